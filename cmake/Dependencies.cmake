@@ -1,0 +1,42 @@
+# Third-party dependencies. LibTorch is imported as a SYSTEM include so -Wall -Wextra
+# applies to our code only.
+find_package(Torch REQUIRED)
+find_package(Threads REQUIRED)
+find_package(fmt REQUIRED)
+find_package(MPI REQUIRED COMPONENTS C)
+find_package(HDF5 REQUIRED COMPONENTS C)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(TOMLPP REQUIRED IMPORTED_TARGET tomlplusplus)
+find_package(CLI11 CONFIG QUIET)
+if(NOT TARGET CLI11::CLI11)
+  find_path(CLI11_INCLUDE_DIR CLI/CLI.hpp REQUIRED)
+  add_library(CLI11::CLI11 INTERFACE IMPORTED)
+  set_target_properties(CLI11::CLI11 PROPERTIES INTERFACE_INCLUDE_DIRECTORIES "${CLI11_INCLUDE_DIR}")
+endif()
+find_path(STB_INCLUDE_DIR stb_image.h PATHS /usr/include/stb REQUIRED)
+
+# torch::torch as a system include; TORCH_LIBRARIES carries the link flags.
+add_library(culturegan_torch INTERFACE)
+target_include_directories(culturegan_torch SYSTEM INTERFACE ${TORCH_INCLUDE_DIRS})
+target_link_libraries(culturegan_torch INTERFACE ${TORCH_LIBRARIES})
+target_compile_options(culturegan_torch INTERFACE ${TORCH_CXX_FLAGS})
+
+add_library(culturegan_hdf5 INTERFACE)
+target_include_directories(culturegan_hdf5 SYSTEM INTERFACE ${HDF5_C_INCLUDE_DIRS} ${HDF5_INCLUDE_DIRS})
+target_link_libraries(culturegan_hdf5 INTERFACE ${HDF5_C_LIBRARIES})
+target_compile_definitions(culturegan_hdf5 INTERFACE ${HDF5_C_DEFINITIONS})
+
+# CUDA + NCCL (optional): compiled wherever the headers exist, run where a GPU exists.
+set(CULTUREGAN_HAVE_NCCL OFF)
+if(CULTUREGAN_WITH_NCCL)
+  find_package(CUDAToolkit QUIET)
+  find_path(NCCL_INCLUDE_DIR nccl.h HINTS ${CUDAToolkit_INCLUDE_DIRS} /usr/local/cuda/include)
+  find_library(NCCL_LIBRARY nccl HINTS ${CUDAToolkit_LIBRARY_DIR} /usr/local/cuda/lib64)
+  if(CUDAToolkit_FOUND AND NCCL_INCLUDE_DIR AND NCCL_LIBRARY)
+    set(CULTUREGAN_HAVE_NCCL ON)
+    add_library(culturegan_nccl INTERFACE)
+    target_include_directories(culturegan_nccl SYSTEM INTERFACE ${NCCL_INCLUDE_DIR} ${CUDAToolkit_INCLUDE_DIRS})
+    target_link_libraries(culturegan_nccl INTERFACE ${NCCL_LIBRARY} CUDA::cudart)
+  endif()
+endif()
+message(STATUS "culturegan: NCCL backend ${CULTUREGAN_HAVE_NCCL}; LibTorch ${Torch_VERSION}")
