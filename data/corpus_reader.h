@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "data/sha256.h"
+
 namespace culturegan::data {
 
 /// Any problem with a corpus file. what() names the file, the dataset or attribute,
@@ -12,6 +14,15 @@ namespace culturegan::data {
 class CorpusError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
+};
+
+/// How the images are stored (for `culturegan-corpus info`).
+struct CorpusLayout {
+  int32_t schema_version = 0;
+  int64_t chunk_images = 0;  ///< images per HDF5 chunk (0 = contiguous layout)
+  int gzip_level = 0;        ///< 0 = uncompressed
+  bool fletcher32 = false;   ///< per-chunk checksums
+  int64_t file_bytes = 0;
 };
 
 /// Opens and validates a corpus once; reads are thread-safe (serialised internally,
@@ -37,7 +48,15 @@ class CorpusReader {
   /// Ascending image indices of the train / val split.
   const std::vector<int64_t>& train_indices() const;
   const std::vector<int64_t>& val_indices() const;
+  /// Images per culture, int64 [C] (equals the label histogram; every entry >= 1).
+  const std::vector<int64_t>& culture_counts() const;
+  /// Split of every image: 0 = train, 1 = val.
+  const std::vector<uint8_t>& split() const;
+  CorpusLayout layout() const;
+  /// SHA-256 of every image's source file, [N]. Throws CorpusError on a read failure.
+  std::vector<Sha256Digest> read_content_hashes() const;
   /// Source path (relative to the ingest input) of image i.
+  /// Throws CorpusError if i is out of range or the read fails.
   std::string source_path(int64_t i) const;
 
   /// Reads images [start, start+count) into `out`, uint8 HWC, count*S*S*3 bytes.
