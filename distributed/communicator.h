@@ -1,13 +1,18 @@
 // Communicator: the one interface over the MPI (CPU tensors) and NCCL (CUDA tensors)
-// backends. All calls are collective: every rank calls them in the same order.
+// backends. All calls are collective: every rank calls them in the same order, from one
+// thread at a time. Each backend lives in its own file (mpi_communicator.cpp,
+// nccl_communicator.cpp), Horovod-style; this header is all the trainer sees.
 #pragma once
+#include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include <torch/torch.h>
 
 #include "distributed/process_env.h"
+#include "distributed/watchdog.h"
 
 namespace culturegan::distributed {
 
@@ -19,6 +24,16 @@ class CommunicatorError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// A collective in flight (all_reduce_async). wait() finishes it: afterwards the tensor
+/// holds the result (for NCCL: the compute stream is ordered after it).
+class Work {
+ public:
+  virtual ~Work() = default;
+  /// Drives progress; true once the collective has completed (then wait() is free).
+  virtual bool test() = 0;
+  virtual void wait() = 0;
+};
+
 class Communicator {
  public:
   virtual ~Communicator() = default;
@@ -27,24 +42,40 @@ class Communicator {
   /// "mpi" or "nccl".
   virtual std::string backend() const = 0;
 
-  /// In-place all-reduce of a contiguous tensor (float32/float64/bfloat16/int64...).
-  /// `tag` names the collective for the watchdog (phase/bucket/sequence).
+  /// In-place all-reduce of a contiguous tensor (float32/float64/float16/bfloat16/int32/
+  /// int64/uint8; kAverage needs a floating dtype). `tag` names the collective for the
+  /// watchdog (phase/bucket); the communicator appends the sequence number.
+  /// Throws CommunicatorError for a non-contiguous tensor, a wrong device or dtype.
   virtual void all_reduce(torch::Tensor& tensor, ReduceOp op, const std::string& tag = "") = 0;
   /// In-place broadcast from `root`.
   virtual void broadcast(torch::Tensor& tensor, int root, const std::string& tag = "") = 0;
-  /// Gathers `tensor` from every rank: result[r] is rank r's tensor.
+  /// Gathers `tensor` from every rank: result[r] is rank r's tensor (same shape/dtype).
   virtual std::vector<torch::Tensor> all_gather(const torch::Tensor& tensor,
                                                 const std::string& tag = "") = 0;
   virtual void barrier(const std::string& tag = "") = 0;
+
+  /// Starts an in-place all-reduce and returns at once (MPI_Iallreduce; NCCL on the
+  /// communication stream). The tensor must stay alive and untouched until wait().
+  /// Collectives still match by call order: start them in the same order on every rank.
+  virtual std::shared_ptr<Work> all_reduce_async(torch::Tensor tensor, ReduceOp op,
+                                                 const std::string& tag = "") = 0;
+  /// Number of collectives this communicator has started (the watchdog's sequence number).
+  virtual uint64_t sequence() const = 0;
 };
 
-/// backend: "mpi", "nccl" or "auto" (nccl when CUDA is available, else mpi).
+/// backend: "mpi", "nccl" or "auto" (nccl when LibTorch sees CUDA and NCCL is compiled
+/// in, else mpi). Collective over MPI_COMM_WORLD (duplicates it). The watchdog guards
+/// every collective with `watchdog.timeout_s`.
 /// Throws CommunicatorError with a clear reason (e.g. "nccl backend: no CUDA device
 /// (cudaGetDeviceCount: CUDA driver version is insufficient)").
 std::unique_ptr<Communicator> make_communicator(const std::string& backend, const ProcessEnv& env);
+std::unique_ptr<Communicator> make_communicator(const std::string& backend, const ProcessEnv& env,
+                                                const WatchdogOptions& watchdog);
 
 /// Broadcasts every tensor (parameters and buffers) from `root` in place, so all ranks
-/// start from rank 0's initial weights.
+/// start from rank 0's initial weights. Tensors of one dtype are packed into one flat
+/// buffer per dtype (one collective each), so a model costs a handful of collectives.
+/// Parameters may require grad: the copy is done under NoGradGuard.
 void broadcast_tensors(Communicator& comm, const std::vector<torch::Tensor>& tensors, int root = 0);
 
 }  // namespace culturegan::distributed

@@ -1,0 +1,209 @@
+#include "distributed/mpi_communicator.h"
+
+#include <algorithm>
+#include <climits>
+
+#include <fmt/format.h>
+
+#include "distributed/fault.h"
+
+namespace culturegan::distributed {
+
+MPI_Datatype mpi_datatype(torch::ScalarType dtype) {
+  switch (dtype) {
+    case torch::kFloat: return MPI_FLOAT;
+    case torch::kDouble: return MPI_DOUBLE;
+    case torch::kInt: return MPI_INT32_T;
+    case torch::kLong: return MPI_INT64_T;
+    case torch::kByte: return MPI_UINT8_T;
+    case torch::kChar: return MPI_INT8_T;
+    default:
+      throw CommunicatorError(fmt::format("mpi backend: cannot reduce dtype {} (use float32/float64/"
+                                          "float16/bfloat16/int32/int64/uint8)", c10::toString(dtype)));
+  }
+}
+
+namespace {
+
+constexpr int64_t kMaxCount = INT_MAX;
+
+bool needs_float_staging(torch::ScalarType t) { return t == torch::kHalf || t == torch::kBFloat16; }
+
+void check_cpu(const torch::Tensor& t, const char* what) {
+  if (!t.defined()) throw CommunicatorError(fmt::format("mpi backend: {} of an undefined tensor", what));
+  if (!t.device().is_cpu())
+    throw CommunicatorError(fmt::format("mpi backend: {} needs a CPU tensor, got one on {} (use the nccl backend)",
+                                        what, t.device().str()));
+  if (!t.is_contiguous()) throw CommunicatorError(fmt::format("mpi backend: {} needs a contiguous tensor", what));
+}
+
+void check_average(const torch::Tensor& t, ReduceOp op) {
+  if (op == ReduceOp::kAverage && !torch::isFloatingType(t.scalar_type()))
+    throw CommunicatorError(fmt::format("mpi backend: average of a {} tensor (integer average is undefined)",
+                                        c10::toString(t.scalar_type())));
+}
+
+class MpiWork : public Work {
+ public:
+  MpiWork(torch::Tensor target, torch::Tensor wire, std::vector<MPI_Request> requests, double divisor,
+          Watchdog* watchdog, uint64_t handle)
+      : target_(std::move(target)), wire_(std::move(wire)), requests_(std::move(requests)),
+        divisor_(divisor), watchdog_(watchdog), handle_(handle) {}
+  ~MpiWork() override {
+    if (!done_) wait();
+  }
+  bool test() override {
+    if (done_) return true;
+    int flag = 0;
+    MPI_Testall(static_cast<int>(requests_.size()), requests_.data(), &flag, MPI_STATUSES_IGNORE);
+    if (flag) complete();
+    return done_;
+  }
+  void wait() override {
+    if (done_) return;
+    MPI_Waitall(static_cast<int>(requests_.size()), requests_.data(), MPI_STATUSES_IGNORE);
+    complete();
+  }
+
+ private:
+  void complete() {
+    done_ = true;
+    if (divisor_ != 1.0) wire_.div_(divisor_);
+    if (!wire_.is_same(target_)) target_.copy_(wire_);
+    if (watchdog_) watchdog_->leave(handle_);
+  }
+  torch::Tensor target_, wire_;
+  std::vector<MPI_Request> requests_;
+  double divisor_;
+  Watchdog* watchdog_;
+  uint64_t handle_;
+  bool done_ = false;
+};
+
+class DoneWork : public Work {
+ public:
+  bool test() override { return true; }
+  void wait() override {}
+};
+
+class MpiCommunicator : public Communicator {
+ public:
+  MpiCommunicator(const ProcessEnv& env, const WatchdogOptions& wd) {
+    MPI_Comm_dup(MPI_COMM_WORLD, &comm_);
+    MPI_Comm_rank(comm_, &rank_);
+    MPI_Comm_size(comm_, &size_);
+    if (wd.timeout_s > 0) watchdog_ = std::make_unique<Watchdog>(wd, MPI_COMM_WORLD, env.mpi_thread_multiple);
+  }
+  ~MpiCommunicator() override {
+    watchdog_.reset();
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (!finalized) MPI_Comm_free(&comm_);
+  }
+  int rank() const override { return rank_; }
+  int world_size() const override { return size_; }
+  std::string backend() const override { return "mpi"; }
+  uint64_t sequence() const override { return seq_; }
+
+  void all_reduce(torch::Tensor& tensor, ReduceOp op, const std::string& tag) override {
+    check_cpu(tensor, "all_reduce");
+    check_average(tensor, op);
+    torch::Tensor wire = needs_float_staging(tensor.scalar_type()) ? tensor.to(torch::kFloat) : tensor;
+    const MPI_Datatype type = mpi_datatype(wire.scalar_type());
+    Scope scope(this, tag);
+    const int64_t n = wire.numel();
+    const int64_t elem = wire.element_size();
+    auto* base = static_cast<char*>(wire.data_ptr());
+    for (int64_t off = 0; off < n; off += kMaxCount) {
+      const int count = static_cast<int>(std::min(kMaxCount, n - off));
+      MPI_Allreduce(MPI_IN_PLACE, base + off * elem, count, type, MPI_SUM, comm_);
+    }
+    if (op == ReduceOp::kAverage && size_ > 1) wire.div_(static_cast<double>(size_));
+    if (!wire.is_same(tensor)) tensor.copy_(wire);
+  }
+
+  std::shared_ptr<Work> all_reduce_async(torch::Tensor tensor, ReduceOp op, const std::string& tag) override {
+    check_cpu(tensor, "all_reduce_async");
+    check_average(tensor, op);
+    torch::Tensor wire = needs_float_staging(tensor.scalar_type()) ? tensor.to(torch::kFloat) : tensor;
+    const MPI_Datatype type = mpi_datatype(wire.scalar_type());
+    const uint64_t seq = seq_++;
+    maybe_stall(rank_, seq, tag);
+    const uint64_t handle = watchdog_ ? watchdog_->enter(tag, seq) : 0;
+    std::vector<MPI_Request> requests;
+    const int64_t n = wire.numel();
+    const int64_t elem = wire.element_size();
+    auto* base = static_cast<char*>(wire.data_ptr());
+    for (int64_t off = 0; off < n; off += kMaxCount) {
+      const int count = static_cast<int>(std::min(kMaxCount, n - off));
+      requests.emplace_back();
+      MPI_Iallreduce(MPI_IN_PLACE, base + off * elem, count, type, MPI_SUM, comm_, &requests.back());
+    }
+    const double divisor = (op == ReduceOp::kAverage && size_ > 1) ? static_cast<double>(size_) : 1.0;
+    return std::make_shared<MpiWork>(tensor, wire, std::move(requests), divisor, watchdog_.get(), handle);
+  }
+
+  void broadcast(torch::Tensor& tensor, int root, const std::string& tag) override {
+    check_cpu(tensor, "broadcast");
+    check_root(root);
+    Scope scope(this, tag);
+    auto* base = static_cast<char*>(tensor.data_ptr());
+    const int64_t bytes = tensor.numel() * tensor.element_size();
+    for (int64_t off = 0; off < bytes; off += kMaxCount) {
+      MPI_Bcast(base + off, static_cast<int>(std::min(kMaxCount, bytes - off)), MPI_BYTE, root, comm_);
+    }
+  }
+
+  std::vector<torch::Tensor> all_gather(const torch::Tensor& tensor, const std::string& tag) override {
+    check_cpu(tensor, "all_gather");
+    const int64_t bytes = tensor.numel() * tensor.element_size();
+    if (bytes > kMaxCount) throw CommunicatorError("mpi backend: all_gather of more than 2 GiB per rank");
+    torch::Tensor out = torch::empty({size_, tensor.numel()}, tensor.options());
+    {
+      Scope scope(this, tag);
+      MPI_Allgather(tensor.data_ptr(), static_cast<int>(bytes), MPI_BYTE, out.data_ptr(), static_cast<int>(bytes),
+                    MPI_BYTE, comm_);
+    }
+    std::vector<torch::Tensor> result;
+    for (int r = 0; r < size_; ++r) result.push_back(out[r].view(tensor.sizes()));
+    return result;
+  }
+
+  void barrier(const std::string& tag) override {
+    Scope scope(this, tag);
+    MPI_Barrier(comm_);
+  }
+
+ private:
+  // Registers one blocking collective with the fault switch and the watchdog.
+  struct Scope {
+    Scope(MpiCommunicator* c, const std::string& tag) : comm(c) {
+      const uint64_t seq = c->seq_++;
+      maybe_stall(c->rank_, seq, tag);
+      if (c->watchdog_) handle = c->watchdog_->enter(tag, seq);
+    }
+    ~Scope() {
+      if (comm->watchdog_) comm->watchdog_->leave(handle);
+    }
+    MpiCommunicator* comm;
+    uint64_t handle = 0;
+  };
+  void check_root(int root) const {
+    if (root < 0 || root >= size_)
+      throw CommunicatorError(fmt::format("broadcast root {} outside world size {}", root, size_));
+  }
+
+  MPI_Comm comm_ = MPI_COMM_NULL;
+  int rank_ = 0;
+  int size_ = 1;
+  uint64_t seq_ = 0;
+  std::unique_ptr<Watchdog> watchdog_;
+};
+
+}  // namespace
+
+std::unique_ptr<Communicator> make_mpi_communicator(const ProcessEnv& env, const WatchdogOptions& watchdog) {
+  return std::make_unique<MpiCommunicator>(env, watchdog);
+}
+
+}  // namespace culturegan::distributed

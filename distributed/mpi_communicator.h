@@ -1,0 +1,23 @@
+// MPI backend of Communicator: CPU tensors, on a private duplicate of MPI_COMM_WORLD.
+#pragma once
+#include <mpi.h>
+
+#include <memory>
+
+#include "distributed/communicator.h"
+
+namespace culturegan::distributed {
+
+/// Maps a torch dtype to the MPI datatype used on the wire; float16/bfloat16 have none
+/// (they are reduced in float32). Throws CommunicatorError for other dtypes.
+MPI_Datatype mpi_datatype(torch::ScalarType dtype);
+
+/// Collective over MPI_COMM_WORLD. Tensors must be CPU and contiguous.
+/// all_reduce is MPI_Allreduce (OpenMPI's tuned algorithms); all_reduce_async is
+/// MPI_Iallreduce, progressed by Work::test()/wait() (the reducer calls test() from its
+/// gradient hooks, so no extra thread spins on the 2-core CI machines).
+/// kAverage = MPI_SUM then division by the world size in place.
+/// Messages above INT_MAX elements are split into several calls.
+std::unique_ptr<Communicator> make_mpi_communicator(const ProcessEnv& env, const WatchdogOptions& watchdog);
+
+}  // namespace culturegan::distributed

@@ -1,0 +1,71 @@
+#include "distributed/process_env.h"
+
+#include <mpi.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <stdexcept>
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+namespace culturegan::distributed {
+
+ProcessEnv query_process_env() {
+  ProcessEnv env;
+  MPI_Comm_rank(MPI_COMM_WORLD, &env.rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &env.world_size);
+  MPI_Comm local = MPI_COMM_NULL;
+  MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, env.rank, MPI_INFO_NULL, &local);
+  MPI_Comm_rank(local, &env.local_rank);
+  MPI_Comm_size(local, &env.local_world_size);
+  MPI_Comm_free(&local);
+  int leader = env.local_rank == 0 ? 1 : 0;
+  MPI_Allreduce(&leader, &env.node_count, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+  char host[256] = {0};
+  if (gethostname(host, sizeof(host) - 1) == 0) env.hostname = host;
+  int provided = MPI_THREAD_SINGLE;
+  MPI_Query_thread(&provided);
+  env.mpi_thread_multiple = provided >= MPI_THREAD_MULTIPLE;
+  return env;
+}
+
+MpiRuntime::MpiRuntime(int* argc, char*** argv) {
+  int initialized = 0;
+  MPI_Initialized(&initialized);
+  if (!initialized) {
+    int provided = MPI_THREAD_SINGLE;
+    MPI_Init_thread(argc, argv, MPI_THREAD_MULTIPLE, &provided);
+    owns_mpi_ = true;
+    if (provided < MPI_THREAD_FUNNELED) {
+      MPI_Finalize();
+      throw std::runtime_error(fmt::format(
+          "MPI granted thread level {} but culturegan needs at least MPI_THREAD_FUNNELED", provided));
+    }
+  }
+  env_ = query_process_env();
+}
+
+MpiRuntime::~MpiRuntime() {
+  if (!owns_mpi_) return;
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (!finalized) MPI_Finalize();
+}
+
+std::string device_for(const ProcessEnv& env) {
+  if (torch::cuda::is_available()) {
+    const auto count = static_cast<int>(torch::cuda::device_count());
+    if (count > 0) return fmt::format("cuda:{}", env.local_rank % count);
+  }
+  return "cpu";
+}
+
+void abort_all(int code) {
+  std::fflush(stdout);
+  std::fflush(stderr);
+  MPI_Abort(MPI_COMM_WORLD, code);
+  std::_Exit(code);  // MPI_Abort does not return; this keeps [[noreturn]] honest
+}
+
+}  // namespace culturegan::distributed
