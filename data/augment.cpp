@@ -73,26 +73,37 @@ void render_augmented(const uint8_t* src, int image_size, const AugmentDraw& dra
     }
     return;
   }
+  // Separable: a horizontal pass over the source rows the output needs (planar float
+  // rows, one per channel), then a vertical blend that is contiguous and vectorises.
   const std::vector<Tap> tx = taps(c.x, c.width, out_size, draw.flip);
   const std::vector<Tap> ty = taps(c.y, c.height, out_size, false);
-  for (int oy = 0; oy < out_size; ++oy) {
-    const Tap& vy = ty[size_t(oy)];
-    const uint8_t* r0 = src + size_t(vy.i0) * s * 3;
-    const uint8_t* r1 = src + size_t(vy.i1) * s * 3;
-    const float wy1 = vy.w1, wy0 = 1.0f - vy.w1;
+  const int row_lo = ty.front().i0, row_hi = ty.back().i1;
+  const size_t row_stride = size_t(3) * out_size;
+  thread_local std::vector<float> rows;
+  rows.resize(size_t(row_hi - row_lo + 1) * row_stride);
+  for (int y = row_lo; y <= row_hi; ++y) {
+    const uint8_t* in = src + size_t(y) * s * 3;
+    float* r = rows.data() + size_t(y - row_lo) * row_stride;
     for (int ox = 0; ox < out_size; ++ox) {
-      const Tap& vx = tx[size_t(ox)];
-      const float wx1 = vx.w1, wx0 = 1.0f - vx.w1;
-      const uint8_t* a = r0 + size_t(vx.i0) * 3;
-      const uint8_t* b = r0 + size_t(vx.i1) * 3;
-      const uint8_t* cc = r1 + size_t(vx.i0) * 3;
-      const uint8_t* d = r1 + size_t(vx.i1) * 3;
-      const size_t o = size_t(oy) * out_size + ox;
-      for (int ch = 0; ch < 3; ++ch) {
-        const float top = a[ch] * wx0 + b[ch] * wx1;
-        const float bottom = cc[ch] * wx0 + d[ch] * wx1;
-        dst[ch * plane + o] = (top * wy0 + bottom * wy1) * kScale - 1.0f;
-      }
+      const Tap& t = tx[size_t(ox)];
+      const uint8_t* a = in + size_t(t.i0) * 3;
+      const uint8_t* b = in + size_t(t.i1) * 3;
+      const float w1 = t.w1, w0 = 1.0f - t.w1;
+      r[ox] = a[0] * w0 + b[0] * w1;
+      r[out_size + ox] = a[1] * w0 + b[1] * w1;
+      r[2 * out_size + ox] = a[2] * w0 + b[2] * w1;
+    }
+  }
+  for (int oy = 0; oy < out_size; ++oy) {
+    const Tap& t = ty[size_t(oy)];
+    const float w1 = t.w1 * kScale, w0 = (1.0f - t.w1) * kScale;
+    const float* r0 = rows.data() + size_t(t.i0 - row_lo) * row_stride;
+    const float* r1 = rows.data() + size_t(t.i1 - row_lo) * row_stride;
+    for (int ch = 0; ch < 3; ++ch) {
+      const float* p0 = r0 + size_t(ch) * out_size;
+      const float* p1 = r1 + size_t(ch) * out_size;
+      float* o = dst + ch * plane + size_t(oy) * out_size;
+      for (int ox = 0; ox < out_size; ++ox) o[ox] = p0[ox] * w0 + p1[ox] * w1 - 1.0f;
     }
   }
 }

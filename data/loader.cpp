@@ -29,11 +29,29 @@ struct Loader::Impl {
   int64_t error_job = -1;
   bool stop = false;
   std::vector<std::thread> threads;
+  // Recycled image buffers (not with pinned memory: CUDA's host allocator caches those and
+  // tracks in-flight copies). Reusing them avoids page faults and munmap TLB shootdowns
+  // per batch, which otherwise make 2 threads slower than 1 and memory jagged.
+  std::mutex pool_m;
+  std::vector<torch::Tensor> pool;
+  size_t pool_cap = 0;
+  torch::Tensor image_buffer(int64_t b);
 
   Impl(std::shared_ptr<const CorpusReader> c, ShardedSampler s) : corpus(std::move(c)), sampler(std::move(s)) {}
   void worker();
   Batch produce(const BatchPlan& plan, const SamplerState& after, std::vector<uint8_t>& staging);
 };
+
+torch::Tensor Loader::Impl::image_buffer(int64_t b) {
+  const auto opts = torch::TensorOptions().dtype(torch::kFloat32).pinned_memory(pinned);
+  if (pinned) return torch::empty({b, 3, out_size, out_size}, opts);
+  std::lock_guard<std::mutex> lock(pool_m);
+  for (const torch::Tensor& t : pool)  // free = nobody but the pool holds the tensor or its storage
+    if (t.use_count() == 1 && t.storage().use_count() == 1 && t.size(0) == b) return t;
+  torch::Tensor t = torch::empty({b, 3, out_size, out_size}, opts);
+  if (pool.size() < pool_cap) pool.push_back(t);
+  return t;
+}
 
 Batch Loader::Impl::produce(const BatchPlan& plan, const SamplerState& after, std::vector<uint8_t>& staging) {
   const int s = corpus->image_size();
@@ -50,9 +68,8 @@ Batch Loader::Impl::produce(const BatchPlan& plan, const SamplerState& after, st
     corpus->read_images(uniq[i], static_cast<int64_t>(j - i), staging.data() + i * bytes);
     i = j;
   }
-  auto float_opts = torch::TensorOptions().dtype(torch::kFloat32).pinned_memory(pinned);
   Batch batch;
-  batch.images = torch::empty({b, 3, out_size, out_size}, float_opts);
+  batch.images = image_buffer(b);
   batch.labels = torch::empty({b}, torch::TensorOptions().dtype(torch::kInt64).pinned_memory(pinned));
   float* dst = batch.images.data_ptr<float>();
   int64_t* lab = batch.labels.data_ptr<int64_t>();
@@ -135,6 +152,7 @@ Loader::Loader(std::shared_ptr<const CorpusReader> corpus, ShardedSampler sample
   im.opt = options;
   im.out_size = options.output_size > 0 ? options.output_size : im.corpus->image_size();
   im.pinned = torch::cuda::is_available();
+  im.pool_cap = static_cast<size_t>(options.prefetch + options.threads + 4);
   const auto& cultures = im.corpus->cultures();
   im.flip_ok.assign(cultures.size(), true);
   for (const std::string& name : options.no_flip_cultures) {

@@ -160,3 +160,21 @@ TEST(Loader, ModelRangeConversionsRoundTrip) {
   EXPECT_THROW(to_model_range(f), std::invalid_argument);
   EXPECT_THROW(to_uint8_nhwc(u8), std::invalid_argument);
 }
+
+TEST(Loader, HeldBatchesAreNeverOverwrittenByRecycling) {
+  auto c = corpus({30});
+  LoaderOptions o;
+  o.batch_size = 5;
+  o.threads = 2;
+  o.prefetch = 2;
+  Loader a(c, sampler_for(*c), 0, 1, o), b(c, sampler_for(*c), 0, 1, o);
+  std::vector<torch::Tensor> held;  // every other batch is kept, also as a view
+  for (int step = 0; step < 30; ++step) {
+    const Batch x = a.next();
+    if (step % 2 == 0) held.push_back(x.images.narrow(0, 1, 3));
+  }
+  for (int step = 0; step < 30; ++step) {
+    const Batch y = b.next();
+    if (step % 2 == 0) EXPECT_TRUE(torch::equal(held[size_t(step / 2)], y.images.narrow(0, 1, 3))) << step;
+  }
+}
