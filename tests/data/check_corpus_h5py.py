@@ -79,6 +79,16 @@ def main():
             val = int(((labels == c) & (split == 1)).sum())
             assert val == min(int(np.floor(layout[name] * 0.34 + 0.5)), layout[name] - 1), (name, val)
         assert int(images[:].max()) > 0
+    # The same input with gzip and 3 images per chunk: h5py decompresses to the same pixels.
+    gz = os.path.join(work, "corpus-gz.h5")
+    subprocess.run([ingest, "--input", os.path.join(work, "in"), "--output", gz, "--size", "8",
+                    "--val-fraction", "0.34", "--gzip", "6", "--chunk-images", "3", "--no-progress"], check=True)
+    with h5py.File(out, "r") as f, h5py.File(gz, "r") as g:
+        assert g["images"].compression == "gzip" and g["images"].compression_opts == 6
+        assert g["images"].chunks == (3, 8, 8, 3), g["images"].chunks
+        assert g["images"].fletcher32 and f["images"].fletcher32
+        assert np.array_equal(f["images"][:], g["images"][:])
+        assert np.array_equal(f["split"][:], g["split"][:])
     print("h5py interop OK:", n, "images,", len(names), "cultures")
 
 
