@@ -126,3 +126,35 @@ TEST(MakeCommunicator, NcclWithoutGpuIsAClearError) {
 }
 
 }  // namespace
+
+namespace {
+
+// A replica that drifted is caught: every rank throws the same ConsistencyError naming the
+// step, the first differing tensor and the ranks that differ.
+TEST(ConsistencyCheck, NamesTheFirstDifferingTensorAndTheRanks) {
+  auto comm = mpi();
+  const int n = comm->world_size(), r = comm->rank();
+  std::vector<std::pair<std::string, torch::Tensor>> named = {
+      {"G.c1.weight", torch::ones({3, 3})}, {"D.c2.bias", torch::arange(4.0)}, {"D.bn.running_mean", torch::zeros({4})}};
+  EXPECT_NO_THROW(cgd::check_consistency(*comm, named, 100));
+  if (r == n - 1) named[1].second[2] += 1e-6;  // one ulp-ish drift on the last rank
+  if (r == n - 1) named[2].second[0] = 1;
+  try {
+    cgd::check_consistency(*comm, named, 200);
+    FAIL() << "expected ConsistencyError";
+  } catch (const cgd::ConsistencyError& e) {
+    EXPECT_EQ(e.tensor(), "D.c2.bias");
+    EXPECT_EQ(e.ranks(), std::vector<int>{n - 1});
+    const std::string want = "consistency check at step 200: tensor 'D.c2.bias' (#1 of 3) differs on ranks " +
+                             std::to_string(n - 1) + " from rank 0";
+    EXPECT_NE(std::string(e.what()).find(want), std::string::npos) << e.what();
+  }
+  // A rank with a different tensor list is named too.
+  if (r == n - 1) named.pop_back();
+  EXPECT_THROW(cgd::check_consistency(*comm, named, 300), cgd::ConsistencyError);
+  EXPECT_TRUE(cgd::is_check_step(300, 100));
+  EXPECT_FALSE(cgd::is_check_step(301, 100));
+  EXPECT_FALSE(cgd::is_check_step(300, 0));
+}
+
+}  // namespace
