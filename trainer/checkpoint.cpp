@@ -1,0 +1,267 @@
+#include "trainer/checkpoint.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+namespace culturegan::trainer {
+namespace fs = std::filesystem;
+namespace {
+
+std::string crc_of_file(const fs::path& p, uintmax_t* size) {
+  std::ifstream in(p, std::ios::binary);
+  if (!in) throw CheckpointError(fmt::format("{}: cannot open for reading", p.string()));
+  uLong crc = crc32(0L, Z_NULL, 0);
+  std::vector<char> buf(1 << 20);
+  uintmax_t total = 0;
+  while (in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    const auto n = in.gcount();
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(buf.data()), static_cast<uInt>(n));
+    total += static_cast<uintmax_t>(n);
+  }
+  if (size) *size = total;
+  return fmt::format("{:08x}", crc);
+}
+
+void fsync_path(const fs::path& p, bool directory) {
+  const int fd = ::open(p.c_str(), directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);
+  if (fd < 0) throw CheckpointError(fmt::format("{}: cannot open to fsync: {}", p.string(), std::strerror(errno)));
+  const int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) throw CheckpointError(fmt::format("{}: fsync failed: {}", p.string(), std::strerror(errno)));
+}
+
+void write_text(const fs::path& p, const std::string& text) {
+  std::ofstream out(p, std::ios::binary | std::ios::trunc);
+  out << text;
+  out.flush();
+  if (!out) throw CheckpointError(fmt::format("{}: write failed (disk full or unwritable?)", p.string()));
+}
+
+std::string read_text(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  if (!in) throw CheckpointError(fmt::format("{}: cannot open", p.string()));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string step_name(int64_t step) { return fmt::format("step-{:09d}", step); }
+
+}  // namespace
+
+std::string verify_checkpoint(const std::string& dir) {
+  const fs::path manifest = fs::path(dir) / "MANIFEST";
+  std::ifstream in(manifest);
+  if (!in) return fmt::format("{}: missing (incomplete checkpoint)", manifest.string());
+  std::string crc, file;
+  uintmax_t size = 0;
+  int files = 0;
+  while (in >> crc >> size >> file) {
+    const fs::path p = fs::path(dir) / file;
+    std::error_code ec;
+    if (!fs::exists(p, ec)) return fmt::format("{}: listed in MANIFEST but missing", p.string());
+    uintmax_t got_size = 0;
+    std::string got;
+    try {
+      got = crc_of_file(p, &got_size);
+    } catch (const CheckpointError& e) {
+      return e.what();
+    }
+    if (got_size != size)
+      return fmt::format("{}: expected {} bytes (MANIFEST), found {}: truncated", p.string(), size, got_size);
+    if (got != crc)
+      return fmt::format("{}: expected CRC-32 {} (MANIFEST), found {}: damaged", p.string(), crc, got);
+    ++files;
+  }
+  if (files == 0) return fmt::format("{}: lists no files", manifest.string());
+  return "";
+}
+
+Checkpointer::Checkpointer(std::string run_dir, int64_t keep)
+    : root_((fs::path(run_dir) / "checkpoints").string()), keep_(std::max<int64_t>(1, keep)) {}
+
+std::vector<std::string> Checkpointer::list() const {
+  std::vector<std::string> out;
+  std::error_code ec;
+  if (!fs::is_directory(root_, ec)) return out;
+  for (const auto& e : fs::directory_iterator(root_, ec)) {
+    const std::string name = e.path().filename().string();
+    if (e.is_directory() && name.rfind("step-", 0) == 0 && name.find(".tmp") == std::string::npos)
+      out.push_back(e.path().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string Checkpointer::save(const TrainingState& state, GanAlgorithm& algo, const Config& cfg) {
+  const fs::path final_dir = fs::path(root_) / step_name(state.step);
+  const fs::path tmp = fs::path(root_) / fmt::format("{}.tmp-{}", step_name(state.step), ::getpid());
+  std::error_code ec;
+  fs::create_directories(root_, ec);
+  if (ec) throw CheckpointError(fmt::format("{}: cannot create checkpoint directory: {}", root_, ec.message()));
+  fs::remove_all(tmp, ec);
+  fs::create_directories(tmp, ec);
+  if (ec) throw CheckpointError(fmt::format("{}: cannot create: {}", tmp.string(), ec.message()));
+  std::vector<std::string> files;
+  try {
+    for (auto& [name, module] : algo.modules()) {
+      torch::serialize::OutputArchive ar;
+      module->save(ar);
+      ar.save_to((tmp / (name + ".pt")).string());
+      files.push_back(name + ".pt");
+    }
+    for (auto& [name, opt] : algo.optimizers()) {
+      torch::serialize::OutputArchive ar;
+      opt->save(ar);
+      ar.save_to((tmp / (name + ".pt")).string());
+      files.push_back(name + ".pt");
+    }
+    {
+      auto gen = at::detail::getDefaultCPUGenerator();
+      torch::Tensor rng;
+      {
+        std::lock_guard<std::mutex> lock(gen.mutex());
+        rng = gen.get_state();
+      }
+      torch::save(rng, (tmp / "rng.pt").string());
+      files.push_back("rng.pt");
+    }
+    toml::table st;
+    st.insert("step", state.step);
+    st.insert("world_size", state.world_size);
+    st.insert("config_hash", state.config_hash);
+    st.insert("sampler", toml::table{{"seed", static_cast<int64_t>(state.sampler.seed)},
+                                     {"epoch", state.sampler.epoch},
+                                     {"consumed", state.sampler.consumed}});
+    st.insert("versions", toml::table{{"culturegan", "0.1.0"}, {"torch", TORCH_VERSION}});
+    std::stringstream ss;
+    ss << st << "\n";
+    write_text(tmp / "state.toml", ss.str());
+    files.push_back("state.toml");
+    write_text(tmp / "config.toml", cfg.to_toml());
+    files.push_back("config.toml");
+    std::string manifest;
+    for (const auto& f : files) {
+      uintmax_t size = 0;
+      const std::string crc = crc_of_file(tmp / f, &size);
+      manifest += fmt::format("{} {} {}\n", crc, size, f);
+      fsync_path(tmp / f, false);
+    }
+    write_text(tmp / "MANIFEST", manifest);
+    fsync_path(tmp / "MANIFEST", false);
+    fsync_path(tmp, true);
+  } catch (const c10::Error& e) {
+    fs::remove_all(tmp, ec);
+    throw CheckpointError(fmt::format("{}: cannot write checkpoint: {}", tmp.string(), e.what_without_backtrace()));
+  } catch (const std::exception& e) {
+    fs::remove_all(tmp, ec);
+    throw CheckpointError(e.what());
+  }
+  fs::remove_all(final_dir, ec);
+  fs::rename(tmp, final_dir, ec);
+  if (ec) {
+    fs::remove_all(tmp, ec);
+    throw CheckpointError(fmt::format("{}: cannot rename into place: {}", final_dir.string(), ec.message()));
+  }
+  fsync_path(root_, true);
+  // Point `latest` at it atomically.
+  const fs::path latest_tmp = fs::path(root_) / fmt::format("latest.tmp-{}", ::getpid());
+  write_text(latest_tmp, final_dir.filename().string() + "\n");
+  fsync_path(latest_tmp, false);
+  fs::rename(latest_tmp, fs::path(root_) / "latest", ec);
+  if (ec) throw CheckpointError(fmt::format("{}/latest: cannot update: {}", root_, ec.message()));
+  fsync_path(root_, true);
+  // Keep the newest `keep`.
+  auto all = list();
+  for (size_t i = 0; i + static_cast<size_t>(keep_) < all.size(); ++i) fs::remove_all(all[i], ec);
+  return final_dir.string();
+}
+
+std::optional<std::string> Checkpointer::resolve(const std::string& resume,
+                                                 std::vector<std::string>* notes) const {
+  if (resume != "auto") {
+    const std::string why = verify_checkpoint(resume);
+    if (!why.empty()) throw CheckpointError(fmt::format("--resume {}: {}", resume, why));
+    return resume;
+  }
+  auto all = list();
+  // Prefer what `latest` names, then every other complete one, newest first.
+  std::string latest;
+  try {
+    latest = read_text(fs::path(root_) / "latest");
+    latest.erase(latest.find_last_not_of(" \n\r\t") + 1);
+  } catch (const CheckpointError&) {
+  }
+  std::vector<std::string> order;
+  if (!latest.empty()) order.push_back((fs::path(root_) / latest).string());
+  for (auto it = all.rbegin(); it != all.rend(); ++it)
+    if (std::find(order.begin(), order.end(), *it) == order.end()) order.push_back(*it);
+  for (const auto& dir : order) {
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec)) continue;
+    const std::string why = verify_checkpoint(dir);
+    if (why.empty()) return dir;
+    if (notes) notes->push_back(fmt::format("skipping damaged checkpoint {}: {}", dir, why));
+  }
+  return std::nullopt;
+}
+
+TrainingState Checkpointer::load(const std::string& dir, GanAlgorithm& algo) const {
+  const std::string why = verify_checkpoint(dir);
+  if (!why.empty()) throw CheckpointError(why);
+  const fs::path d(dir);
+  try {
+    for (auto& [name, module] : algo.modules()) {
+      torch::serialize::InputArchive ar;
+      ar.load_from((d / (name + ".pt")).string());
+      module->load(ar);
+    }
+    for (auto& [name, opt] : algo.optimizers()) {
+      torch::serialize::InputArchive ar;
+      ar.load_from((d / (name + ".pt")).string());
+      opt->load(ar);
+    }
+    torch::Tensor rng;
+    torch::load(rng, (d / "rng.pt").string());
+    auto gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    gen.set_state(rng);
+  } catch (const c10::Error& e) {
+    throw CheckpointError(fmt::format("{}: does not match this model (different config?): {}", dir,
+                                      std::string(e.what_without_backtrace()).substr(0, 300)));
+  }
+  TrainingState st;
+  const fs::path state_path = d / "state.toml";
+  try {
+    const toml::table t = toml::parse_file(state_path.string());
+    auto need = [&](const char* key) -> int64_t {
+      auto v = t.at_path(key).value<int64_t>();
+      if (!v) throw CheckpointError(fmt::format("{}: key '{}': expected an integer, not found", state_path.string(), key));
+      return *v;
+    };
+    st.step = need("step");
+    st.world_size = need("world_size");
+    st.sampler.seed = static_cast<uint64_t>(need("sampler.seed"));
+    st.sampler.epoch = need("sampler.epoch");
+    st.sampler.consumed = need("sampler.consumed");
+    st.config_hash = t.at_path("config_hash").value_or(std::string());
+  } catch (const toml::parse_error& e) {
+    throw CheckpointError(fmt::format("{}: not valid TOML: {}", state_path.string(), e.description()));
+  }
+  return st;
+}
+
+}  // namespace culturegan::trainer

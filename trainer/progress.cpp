@@ -1,0 +1,50 @@
+#include "trainer/progress.h"
+
+#include <fmt/format.h>
+
+namespace culturegan::trainer {
+
+std::string format_duration(double seconds) {
+  if (seconds < 0 || seconds != seconds) return "?";
+  const int64_t s = static_cast<int64_t>(seconds + 0.5);
+  if (s >= 3600) return fmt::format("{}h{:02d}m{:02d}s", s / 3600, (s / 60) % 60, s % 60);
+  if (s >= 60) return fmt::format("{}m{:02d}s", s / 60, s % 60);
+  return fmt::format("{}s", s);
+}
+
+Progress::Progress(int64_t first_step, int64_t total_steps, int64_t global_batch, double period_s)
+    : first_step_(first_step), total_steps_(total_steps), global_batch_(global_batch),
+      period_s_(period_s), start_(Clock::now()), last_print_(start_) {}
+
+double Progress::elapsed_s() const {
+  return std::chrono::duration<double>(Clock::now() - start_).count();
+}
+
+double Progress::images_per_second() const {
+  const double t = elapsed_s();
+  return t > 0 ? static_cast<double>(steps_done_ * global_batch_) / t : 0.0;
+}
+
+bool Progress::update(int64_t step, const std::map<std::string, double>& losses) {
+  ++steps_done_;
+  ++samples_;
+  for (const auto& [k, v] : losses) sums_[k] += v;
+  const auto now = Clock::now();
+  const bool last = step + 1 >= total_steps_;
+  if (!last && std::chrono::duration<double>(now - last_print_).count() < period_s_) return false;
+  last_print_ = now;
+  const double ips = images_per_second();
+  const double remaining = static_cast<double>(total_steps_ - step - 1) * global_batch_ / (ips > 0 ? ips : 1);
+  std::string terms;
+  for (const auto& [k, v] : sums_) terms += fmt::format(" {} {:.4f}", k, v / static_cast<double>(samples_));
+  fmt::print("step {}/{} ({:.1f}%) | {:.1f} img/s |{} | elapsed {} | ETA {}\n", step + 1, total_steps_,
+             100.0 * static_cast<double>(step + 1) / static_cast<double>(total_steps_), ips, terms,
+             format_duration(elapsed_s()), format_duration(remaining));
+  std::fflush(stdout);
+  sums_.clear();
+  samples_ = 0;
+  (void)first_step_;
+  return true;
+}
+
+}  // namespace culturegan::trainer

@@ -1,0 +1,65 @@
+// culturegan-train: the MPI-launched data-parallel trainer.
+//   mpirun -np N culturegan-train --config configs/X.toml [--set a.b=v ...] [--resume auto|PATH]
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "data/corpus_reader.h"
+#include "distributed/communicator.h"
+#include "distributed/process_env.h"
+#include "trainer/checkpoint.h"
+#include "trainer/config.h"
+#include "trainer/trainer.h"
+
+using namespace culturegan;
+
+int main(int argc, char** argv) {
+  distributed::MpiRuntime mpi(&argc, &argv);
+  const auto& env = mpi.env();
+  const bool root = env.rank == 0;
+
+  CLI::App app{"culturegan-train: data-parallel GAN training of culture translators"};
+  std::string config_path, resume;
+  std::vector<std::string> overrides;
+  app.add_option("--config", config_path, "TOML config (see configs/)")->required()->check(CLI::ExistingFile);
+  app.add_option("--set", overrides, "override a key: --set train.steps=100 (value is TOML; a bare word is a string)");
+  app.add_option("--resume", resume, "resume: 'auto' (newest good checkpoint in run.dir, if any) or a checkpoint directory");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = root ? app.exit(e) : 0;
+    (void)code;
+    return e.get_exit_code() == 0 ? 0 : trainer::kExitBadInput;
+  }
+
+  // Bad input is the same on every rank: rank 0 reports it, every rank exits with code 2.
+  auto bad_input = [&](const std::string& msg) {
+    if (root) fmt::print(stderr, "culturegan-train: error: {}\n", msg);
+    return int(trainer::kExitBadInput);
+  };
+  trainer::TrainOptions options;
+  options.config_path = config_path;
+  options.resume = resume;
+  try {
+    options.config = trainer::load_config(config_path, overrides);
+  } catch (const trainer::ConfigError& e) {
+    return bad_input(e.what());
+  }
+  try {
+    return trainer::run_training(options, env);
+  } catch (const trainer::ConfigError& e) {
+    return bad_input(e.what());
+  } catch (const data::CorpusError& e) {
+    return bad_input(e.what());
+  } catch (const trainer::CheckpointError& e) {
+    // A failed save or an unusable checkpoint: report from every rank that saw it and stop all.
+    fmt::print(stderr, "culturegan-train: rank {}: checkpoint error: {}\n", env.rank, e.what());
+    std::fflush(stderr);
+    if (env.world_size > 1) distributed::abort_all(trainer::kExitBadInput);
+    return trainer::kExitBadInput;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "culturegan-train: rank {}: error: {}\n", env.rank, e.what());
+    std::fflush(stderr);
+    if (env.world_size > 1) distributed::abort_all(trainer::kExitError);
+    return trainer::kExitError;
+  }
+}
