@@ -72,9 +72,10 @@ c10::impl::GenericDict to_dict(const GeneratorBundle& b) {
   throw BundleError(fmt::format("{}: {}: {}", path, field, msg));
 }
 
-c10::IValue field(const c10::impl::GenericDict& d, const std::string& path, const std::string& key) {
+c10::IValue field(const c10::impl::GenericDict& d, const std::string& path, const std::string& key,
+                  const std::string& prefix = "") {
   auto it = d.find(key);
-  if (it == d.end()) fail(path, key, "missing (not a culturegan generator bundle, or damaged)");
+  if (it == d.end()) fail(path, prefix + key, "missing (not a culturegan generator bundle, or damaged)");
   return it->value();
 }
 
@@ -138,7 +139,7 @@ GeneratorBundle load_bundle(const std::string& path) {
   try {
     b.model = field(d, path, "model").toStringRef();
     const auto spec = field(d, path, "spec").toGenericDict();
-    auto get = [&](const char* k) { return field(spec, path, std::string("spec.") + k).toInt(); };
+    auto get = [&](const char* k) { return field(spec, path, k, "spec.").toInt(); };
     b.spec.num_cultures = get("num_cultures");
     b.spec.image_size = get("image_size");
     b.spec.g_conv_dim = get("g_conv_dim");
