@@ -1,0 +1,29 @@
+// Part (c) of culturegan-bench-comm: training images/s at 1 and 2 ranks for culturegan-train
+// (quickstart model) and for the PyTorch DDP reference (ddp_reference.py, gloo).
+#pragma once
+#include <string>
+
+namespace culturegan::bench {
+
+struct ScalingOptions {
+  std::string source_dir;   ///< repository root (configs/, bench/comm/ddp_reference.py)
+  std::string train_bin;    ///< culturegan-train
+  std::string config = "configs/quickstart.toml";
+  std::string python = "/usr/bin/python3";
+  std::string extra_sets;   ///< more "--set k=v" for the trainer (e.g. data.corpus=...)
+  int steps = 40;
+};
+
+struct ScalingResult {
+  double train_1 = 0, train_2 = 0;  ///< culturegan-train images/s (global) at 1 and 2 ranks
+  double ddp_1 = 0, ddp_2 = 0;      ///< DDP gloo images/s at 1 and 2 ranks
+  std::string error;                ///< why a number is missing (0 above)
+  std::string commands;             ///< the exact commands run, one a line
+};
+
+/// Runs the four trainings one after another (call on one rank only; the others should
+/// wait without spinning). Children get an environment without the parent's MPI/PMIx
+/// variables, so `mpirun` can be nested inside an MPI job; OMP_NUM_THREADS=1 per rank.
+ScalingResult train_scaling(const ScalingOptions& options);
+
+}  // namespace culturegan::bench
