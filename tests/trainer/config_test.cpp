@@ -1,0 +1,85 @@
+#include <gtest/gtest.h>
+
+#include "trainer/config.h"
+
+using culturegan::trainer::ConfigError;
+using culturegan::trainer::parse_config;
+
+namespace {
+const char* kBase = "[data]\ncorpus = \"c.h5\"\nimage_size = 64\n[train]\nsteps = 10\n";
+
+std::string error_of(const std::string& text, const std::vector<std::string>& sets = {}) {
+  try {
+    parse_config(text, "x.toml", sets);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+}  // namespace
+
+TEST(Config, ParsesAndFillsDefaults) {
+  const auto c = parse_config(kBase, "x.toml");
+  EXPECT_EQ(c.data.corpus, "c.h5");
+  EXPECT_EQ(c.train.steps, 10);
+  EXPECT_EQ(c.train.batch_size, 8);
+  EXPECT_DOUBLE_EQ(c.loss.lambda_rec, 10.0);
+  EXPECT_EQ(c.model.kind, "stargan");
+}
+
+TEST(Config, UnknownKeyNamesKeyPositionAndSuggestion) {
+  const std::string e = error_of(std::string(kBase) + "stepz = 3\n");
+  EXPECT_NE(e.find("x.toml:6:1"), std::string::npos) << e;
+  EXPECT_NE(e.find("'train.stepz' is unknown"), std::string::npos) << e;
+  EXPECT_NE(e.find("did you mean 'train.steps'"), std::string::npos) << e;
+}
+
+TEST(Config, WrongTypeNamesExpectedAndFound) {
+  const std::string e = error_of("[data]\ncorpus = \"c.h5\"\n[train]\nsteps = \"many\"\n");
+  EXPECT_NE(e.find("x.toml:4:9"), std::string::npos) << e;
+  EXPECT_NE(e.find("'train.steps': expected an integer, found string \"many\""), std::string::npos) << e;
+}
+
+TEST(Config, InvalidTomlIsReportedWithPosition) {
+  const std::string e = error_of("[data\ncorpus=1");
+  EXPECT_NE(e.find("x.toml:1:"), std::string::npos) << e;
+  EXPECT_NE(e.find("not valid TOML"), std::string::npos) << e;
+}
+
+TEST(Config, SetTakesTomlValuesAndBareWordsAsStrings) {
+  const auto c = parse_config(kBase, "x.toml",
+                              {"train.steps=42", "run.dir=/tmp/r", "optim.g_lr=2e-4", "data.hflip=false",
+                               "data.no_flip_cultures=[\"a\", \"b\"]", "run.dir=2024"});
+  EXPECT_EQ(c.train.steps, 42);
+  EXPECT_EQ(c.run.dir, "2024");
+  EXPECT_DOUBLE_EQ(c.optim.g_lr, 2e-4);
+  EXPECT_FALSE(c.data.hflip);
+  ASSERT_EQ(c.data.no_flip_cultures.size(), 2u);
+  EXPECT_EQ(c.data.no_flip_cultures[1], "b");
+  // An integer where a float is expected is fine.
+  EXPECT_DOUBLE_EQ(parse_config(kBase, "x.toml", {"loss.lambda_rec=5"}).loss.lambda_rec, 5.0);
+}
+
+TEST(Config, SetErrorsNameTheFlag) {
+  EXPECT_NE(error_of(kBase, {"train.steps=abc"}).find("--set train.steps=abc: key 'train.steps': expected an integer, found string \"abc\""),
+            std::string::npos);
+  EXPECT_NE(error_of(kBase, {"train.step=3"}).find("--set train.step=3: key 'train.step' is unknown"), std::string::npos);
+  EXPECT_NE(error_of(kBase, {"train.steps"}).find("expected key=value"), std::string::npos);
+}
+
+TEST(Config, RangesAndChoicesAreChecked) {
+  EXPECT_NE(error_of(kBase, {"train.batch_size=0"}).find("'train.batch_size': expected a value > 0, found 0"),
+            std::string::npos);
+  EXPECT_NE(error_of(kBase, {"loss.adversarial=wgan"}).find("expected one of lsgan | bce | hinge, found \"wgan\""),
+            std::string::npos);
+  EXPECT_NE(error_of("[train]\nsteps = 1\n").find("'data.corpus': required"), std::string::npos);
+  EXPECT_NE(error_of(kBase, {"data.image_size=66"}).find("multiple of 4"), std::string::npos);
+}
+
+TEST(Config, ResolvedTomlRoundTripsWithTheSameHash) {
+  const auto c = parse_config(kBase, "x.toml", {"train.seed=7", "data.no_flip_cultures=[\"ukiyo_e\"]"});
+  const auto again = parse_config(c.to_toml(), "resolved.toml");
+  EXPECT_EQ(again.hash(), c.hash());
+  EXPECT_EQ(again.train.seed, 7);
+  EXPECT_NE(parse_config(kBase, "x.toml").hash(), c.hash());
+}

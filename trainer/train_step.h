@@ -1,0 +1,26 @@
+// One training step: every due phase's loss, backward, gradient all-reduce, optimizer step.
+#pragma once
+#include <map>
+#include <string>
+
+#include "distributed/communicator.h"
+#include "distributed/gradient_reducer.h"
+#include "trainer/gan_algorithm.h"
+
+namespace culturegan::trainer {
+
+struct StepResult {
+  bool skipped = false;  ///< a non-finite loss made every rank skip the rest of the step
+  std::map<std::string, double> losses;  ///< "<phase>.<term>" → this rank's value
+};
+
+/// Runs the phases of `algo` due at `in.step` (step % interval == 0), in order: freeze the
+/// phase's `frozen` modules, zero grads, loss, agree across ranks that every loss term is
+/// finite (one all-reduce of a flag), backward between reducer.begin/finish, optimizer step.
+/// A non-finite term: with non_finite == "stop" throws std::runtime_error naming the step,
+/// phase and term on every rank; with "skip" the step's remaining phases are skipped on every
+/// rank. Calls algo.after_step unless skipped. Collective: every rank calls it.
+StepResult run_step(GanAlgorithm& algo, distributed::GradientReducer& reducer, distributed::Communicator& comm,
+                    const StepInput& in, const std::string& non_finite);
+
+}  // namespace culturegan::trainer
