@@ -21,8 +21,10 @@ struct Result {
 };
 
 Result run(const std::string& args) {
-  const char* bin = std::getenv("CULTUREGAN_BIN_DIR");
-  const std::string cmd = std::string(bin ? bin : ".") + "/" + args + " 2>&1";
+  // CULTUREGAN_BIN_DIR from the environment, else the build's bin folder.
+  const char* env = std::getenv("CULTUREGAN_BIN_DIR");
+  const std::string bin = env && *env ? env : CULTUREGAN_TEST_BIN_DIR;
+  const std::string cmd = bin + "/" + args + " 2>&1";
   Result r{-1, ""};
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) return r;

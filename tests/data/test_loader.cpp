@@ -175,6 +175,8 @@ TEST(Loader, HeldBatchesAreNeverOverwrittenByRecycling) {
   }
   for (int step = 0; step < 30; ++step) {
     const Batch y = b.next();
-    if (step % 2 == 0) EXPECT_TRUE(torch::equal(held[size_t(step / 2)], y.images.narrow(0, 1, 3))) << step;
+    if (step % 2 == 0) {
+      EXPECT_TRUE(torch::equal(held[size_t(step / 2)], y.images.narrow(0, 1, 3))) << step;
+    }
   }
 }
