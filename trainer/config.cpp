@@ -188,7 +188,12 @@ void apply_table(Config& cfg, const toml::table& t, const std::string& prefix,
       apply_table(cfg, *node.as_table(), key, origin);
       continue;
     }
-    if (!e) throw ConfigError(unknown_key_message(where(origin, node), key));
+    if (!e) {
+      const auto& src = k.source();
+      const std::string at =
+          src.begin.line == 0 ? where(origin, node) : fmt::format("{}:{}:{}", origin, src.begin.line, src.begin.column);
+      throw ConfigError(unknown_key_message(at, key));
+    }
     if (!kind_matches(e->kind, node))
       throw ConfigError(fmt::format("{}: key '{}': expected {}, found {}", where(origin, node), key,
                                     kind_name(e->kind), found_name(node)));

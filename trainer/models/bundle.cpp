@@ -123,9 +123,11 @@ GeneratorBundle load_bundle(const std::string& path) {
   c10::IValue root;
   try {
     root = torch::pickle_load(bytes);
-  } catch (const std::exception& e) {
+  } catch (const c10::Error& e) {
+    std::string why = e.what_without_backtrace();
+    why = why.substr(0, why.find('\n'));
     fail(path, "file", fmt::format("expected a culturegan generator bundle (torch pickle), cannot parse it ({} bytes): {}",
-                                   bytes.size(), std::string(e.what()).substr(0, 200)));
+                                   bytes.size(), why));
   }
   if (!root.isGenericDict()) fail(path, "file", "expected a dict at the top level");
   const auto d = root.toGenericDict();
