@@ -3,6 +3,7 @@
 // torch.utils.data.DataLoader with the same augmentation (python_loader.py) and (b) the
 // images/s the quickstart trainer consumes, all measured in this run. Also peak memory
 // of the loader on the corpus and on a 4x larger copy (must not grow with corpus size).
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -34,8 +35,24 @@ double rss_mib() {
   return resident * double(sysconf(_SC_PAGESIZE)) / 1048576.0;
 }
 
+// Peak resident memory of this process (VmHWM), MiB.
+double peak_rss_mib() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::strtod(line.c_str() + 6, nullptr) / 1024.0;
+  return NAN;
+}
+
+double cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_utime.tv_sec + u.ru_stime.tv_sec + 1e-6 * (u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
+
 struct LoaderRun {
   double images_per_second = 0, peak_rss_growth_mib = 0;
+  double images_per_cpu_second = 0;  // load-independent efficiency (the machine is shared)
 };
 
 LoaderRun measure_loader(const std::string& corpus_path, int threads, double seconds, int batch, float min_area) {
@@ -65,6 +82,7 @@ LoaderRun measure_loader(const std::string& corpus_path, int threads, double sec
     Loader loader(corpus, ShardedSampler(corpus->train_indices(), labels, so), 0, 1, lo);
     for (int i = 0; i < 2; ++i) loader.next();  // warm-up
     int64_t images = 0;
+    const double cpu0 = cpu_seconds();
     const auto t0 = std::chrono::steady_clock::now();
     double elapsed = 0;
     while (elapsed < seconds) {
@@ -72,6 +90,7 @@ LoaderRun measure_loader(const std::string& corpus_path, int threads, double sec
       elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     }
     run.images_per_second = images / elapsed;
+    run.images_per_cpu_second = images / std::max(cpu_seconds() - cpu0, 1e-9);
   }
   stop = true;
   sampler_thread.join();
@@ -142,7 +161,15 @@ int main(int argc, char** argv) {
   app.add_option("--trainer-steps", trainer_steps, "trainer steps to time")->capture_default_str();
   app.add_option("--trainer-np", trainer_np, "trainer ranks (mpirun -np)")->capture_default_str();
   app.add_option("--trainer-images-per-second", trainer_ips, "use this instead of running the trainer");
+  std::string memory_probe;
+  app.add_option("--memory-probe", memory_probe, "internal: run the loader on this corpus, print peak RSS")->group("");
   CLI11_PARSE(app, argc, argv);
+  if (!memory_probe.empty()) {  // a fresh process, so VmHWM is this corpus's peak alone
+    torch::set_num_threads(1);
+    measure_loader(memory_probe, 2, seconds, batch, min_area);
+    std::cout << fmt::format("{{\"peak_rss_mib\":{:.1f}}}\n", peak_rss_mib());
+    return 0;
+  }
   setenv("OMP_NUM_THREADS", "1", 1);  // the loader uses no intra-op parallelism; Python workers get 1 too
   torch::set_num_threads(1);
   if (trainer.empty()) trainer = (fs::canonical("/proc/self/exe").parent_path() / "culturegan-train").string();
@@ -150,7 +177,7 @@ int main(int argc, char** argv) {
   std::ostream& log = std::cerr;
 
   std::ostringstream rows;
-  double ours_128_2t = NAN, python_128 = NAN, ours_trainer_size_1t = NAN;
+  double ours_128_2t = NAN, python_128 = NAN, ours_trainer_size_1t = NAN, ours_128_2t_cpu = NAN, python_128_cpu = NAN;
   int trainer_size = 64;
   std::map<int, std::string> corpora;
   for (int s : sizes) {
@@ -168,10 +195,11 @@ int main(int argc, char** argv) {
     corpora[s] = path;
     for (int t : {1, 2}) {
       const LoaderRun run = measure_loader(path, t, seconds, batch, min_area);
-      log << fmt::format("loader {:>3} px, {} thread(s): {:>8.0f} images/s, peak RSS growth {:.1f} MiB\n", s, t,
-                         run.images_per_second, run.peak_rss_growth_mib);
-      rows << fmt::format("{}{{\"size\":{},\"threads\":{},\"images_per_second\":{:.1f},\"peak_rss_growth_mib\":{:.1f}}}",
-                          rows.tellp() > 0 ? "," : "", s, t, run.images_per_second, run.peak_rss_growth_mib);
+      log << fmt::format("loader {:>3} px, {} thread(s): {:>8.0f} images/s ({:.0f} images per CPU second)\n", s, t,
+                         run.images_per_second, run.images_per_cpu_second);
+      rows << fmt::format("{}{{\"size\":{},\"threads\":{},\"images_per_second\":{:.1f},\"images_per_cpu_second\":{:.1f}}}",
+                          rows.tellp() > 0 ? "," : "", s, t, run.images_per_second, run.images_per_cpu_second);
+      if (s == 128 && t == 2) ours_128_2t_cpu = run.images_per_cpu_second;
       if (s == 128 && t == 2) ours_128_2t = run.images_per_second;
       if (s == trainer_size && t == 1) ours_trainer_size_1t = run.images_per_second;
     }
@@ -183,18 +211,29 @@ int main(int argc, char** argv) {
     const std::string out = capture(fmt::format("OMP_NUM_THREADS=1 {} {} {} --batch {} --workers 2 --seconds {} --min-area {}",
                                                 python, script, corpora[s], batch, seconds, min_area), &code);
     const double ips = code == 0 ? json_number(out, "images_per_second") : NAN;
-    log << fmt::format("python DataLoader {:>3} px, 2 workers: {:>8.0f} images/s{}\n", s, ips, code ? " (FAILED: " + out + ")" : "");
-    py_rows << fmt::format("{}{{\"size\":{},\"workers\":2,\"images_per_second\":{:.1f}}}", py_rows.tellp() > 0 ? "," : "", s, ips);
-    if (s == 128) python_128 = ips;
+    const double ipc = code == 0 ? json_number(out, "images_per_cpu_second") : NAN;
+    log << fmt::format("python DataLoader {:>3} px, 2 workers: {:>8.0f} images/s ({:.0f} images per CPU second){}\n", s, ips, ipc,
+                       code ? " (FAILED: " + out + ")" : "");
+    py_rows << fmt::format("{}{{\"size\":{},\"workers\":2,\"images_per_second\":{:.1f},\"images_per_cpu_second\":{:.1f}}}",
+                           py_rows.tellp() > 0 ? "," : "", s, ips, ipc);
+    if (s == 128) python_128 = ips, python_128_cpu = ipc;
   }
   // Memory must not grow with the corpus: the 128 px corpus vs. a 4x copy.
   double rss_1x = NAN, rss_4x = NAN;
   if (corpora.count(128)) {
     const std::string big = work + "/corpus-128-x4.h5";
     if (!fs::exists(big)) replicate(corpora[128], big, 4);
-    rss_1x = measure_loader(corpora[128], 2, seconds, batch, min_area).peak_rss_growth_mib;
-    rss_4x = measure_loader(big, 2, seconds, batch, min_area).peak_rss_growth_mib;
-    log << fmt::format("peak RSS growth, 128 px, 2 threads: {:.1f} MiB (corpus) vs {:.1f} MiB (4x corpus)\n", rss_1x, rss_4x);
+    auto probe = [&](const std::string& path) {
+      int code = 0;
+      const std::string out = capture(fmt::format("{} --memory-probe {} --seconds {} --batch {} --min-area {}",
+                                                  fs::canonical("/proc/self/exe").string(), path, seconds, batch, min_area), &code);
+      return code == 0 ? json_number(out, "peak_rss_mib") : NAN;
+    };
+    rss_1x = probe(corpora[128]);
+    rss_4x = probe(big);
+    log << fmt::format("peak RSS of a process running the loader, 128 px, 2 threads: {:.1f} MiB (corpus, {:.0f} MiB file) vs "
+                       "{:.1f} MiB (4x corpus, {:.0f} MiB file)\n", rss_1x, fs::file_size(corpora[128]) / 1048576.0,
+                       rss_4x, fs::file_size(big) / 1048576.0);
   }
   std::string trainer_source = "flag";
   if (trainer_ips <= 0 && fs::exists(trainer) && corpora.count(trainer_size)) {
@@ -220,17 +259,20 @@ int main(int argc, char** argv) {
   log << fmt::format("trainer consumption ({}): {:.1f} images/s\n", trainer_source, trainer_ips);
 
   const double vs_python = ours_128_2t / python_128, vs_trainer = ours_trainer_size_1t / trainer_ips;
+  const double vs_python_cpu = ours_128_2t_cpu / python_128_cpu;
   auto num = [](double v) { return std::isfinite(v) ? fmt::format("{:.2f}", v) : std::string("null"); };
   if (json) {
     std::cout << fmt::format(
-        "{{\"loader_vs_python\":{},\"loader_vs_trainer\":{},\"loader\":[{}],\"python\":[{}],"
+        "{{\"loader_vs_python\":{},\"loader_vs_trainer\":{},\"loader_vs_python_per_cpu_second\":{},\"loader\":[{}],\"python\":[{}],"
         "\"trainer_images_per_second\":{},\"trainer_source\":\"{}\",\"trainer_image_size\":{},"
-        "\"peak_rss_growth_mib_corpus\":{},\"peak_rss_growth_mib_corpus_x4\":{},\"batch\":{},\"min_area\":{},\"seconds\":{}}}\n",
-        num(vs_python), num(vs_trainer), rows.str(), py_rows.str(), num(trainer_ips), trainer_source, trainer_size,
+        "\"peak_rss_mib_corpus\":{},\"peak_rss_mib_corpus_x4\":{},\"batch\":{},\"min_area\":{},\"seconds\":{}}}\n",
+        num(vs_python), num(vs_trainer), num(vs_python_cpu), rows.str(), py_rows.str(), num(trainer_ips), trainer_source, trainer_size,
         num(rss_1x), num(rss_4x), batch, min_area, seconds);
   } else {
     std::cout << fmt::format("loader_vs_python (128 px, 2 threads vs 2 workers): {}  (target >= 3)\n", num(vs_python));
     std::cout << fmt::format("loader_vs_trainer ({} px, 1 thread vs trainer): {}  (target >= 20)\n", trainer_size, num(vs_trainer));
+    std::cout << fmt::format("loader_vs_python per CPU second (128 px): {}\n", num(vs_python_cpu));
+    std::cout << fmt::format("peak RSS: {} MiB (corpus) vs {} MiB (4x corpus)\n", num(rss_1x), num(rss_4x));
   }
   return 0;
 }

@@ -11,6 +11,7 @@ import json
 import math
 import os
 import random
+import resource
 import time
 
 import h5py
@@ -59,6 +60,15 @@ class CorpusDataset(Dataset):
         return t / 127.5 - 1.0, int(self.labels[i])
 
 
+def cpu_seconds():
+    """CPU time of this process and its (joined) worker processes."""
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        u = resource.getrusage(who)
+        total += u.ru_utime + u.ru_stime
+    return total
+
+
 def worker_init(_):
     torch.set_num_threads(1)
 
@@ -76,20 +86,23 @@ def main():
     loader = DataLoader(ds, batch_size=args.batch, shuffle=True, drop_last=True, num_workers=args.workers,
                         worker_init_fn=worker_init, persistent_workers=args.workers > 0,
                         prefetch_factor=4 if args.workers > 0 else None)
-    images, start, warm = 0, None, 0
+    images, start, warm, cpu0 = 0, None, 0, 0.0
     while start is None or time.perf_counter() - start < args.seconds:
         for x, _ in loader:
             assert x.shape == (args.batch, 3, ds.size, ds.size)
             if warm < 2:  # warm-up: worker start, file open
                 warm += 1
                 if warm == 2:
-                    start = time.perf_counter()
+                    start, cpu0 = time.perf_counter(), cpu_seconds()
                 continue
             images += x.shape[0]
             if time.perf_counter() - start >= args.seconds:
                 break
     elapsed = time.perf_counter() - start
+    del loader  # joins the workers, so their CPU time is counted in RUSAGE_CHILDREN
+    cpu = cpu_seconds() - cpu0
     print(json.dumps({"images_per_second": images / elapsed, "images": images, "seconds": elapsed,
+                      "images_per_cpu_second": images / cpu,
                       "workers": args.workers, "pid": os.getpid()}))
 
 
