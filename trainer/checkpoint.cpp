@@ -4,8 +4,12 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <H5public.h>
+#include <mpi.h>
+
 #include <ATen/CPUGeneratorImpl.h>
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -44,10 +48,21 @@ void fsync_path(const fs::path& p, bool directory) {
 }
 
 void write_text(const fs::path& p, const std::string& text) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out << text;
-  out.flush();
-  if (!out) throw CheckpointError(fmt::format("{}: write failed (disk full or unwritable?)", p.string()));
+  const int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) throw CheckpointError(fmt::format("{}: cannot create: {}", p.string(), std::strerror(errno)));
+  size_t off = 0;
+  while (off < text.size()) {
+    const ssize_t w = ::write(fd, text.data() + off, text.size() - off);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      const int e = errno;
+      ::close(fd);
+      throw CheckpointError(fmt::format("{}: write failed: {}", p.string(), std::strerror(w == 0 ? EIO : e)));
+    }
+    off += static_cast<size_t>(w);
+  }
+  if (::close(fd) != 0)
+    throw CheckpointError(fmt::format("{}: write failed: {}", p.string(), std::strerror(errno)));
 }
 
 std::string read_text(const fs::path& p) {
@@ -60,7 +75,30 @@ std::string read_text(const fs::path& p) {
 
 std::string step_name(int64_t step) { return fmt::format("step-{:09d}", step); }
 
+std::string mpi_version() {
+  char buf[MPI_MAX_LIBRARY_VERSION_STRING] = {0};
+  int len = 0;
+  int init = 0;
+  MPI_Initialized(&init);
+  if (!init || MPI_Get_library_version(buf, &len) != MPI_SUCCESS) return "unknown";
+  std::string v(buf, static_cast<size_t>(len));
+  const auto nl = v.find_first_of("\n,");
+  return v.substr(0, nl);
+}
+
 }  // namespace
+
+std::vector<std::pair<std::string, std::string>> library_versions() {
+  unsigned maj = 0, min = 0, rel = 0;
+  H5get_libversion(&maj, &min, &rel);
+  return {{"culturegan", "0.1.0"},
+          {"torch", TORCH_VERSION},
+          {"mpi", mpi_version()},
+          {"hdf5", fmt::format("{}.{}.{}", maj, min, rel)},
+          {"fmt", fmt::format("{}.{}.{}", FMT_VERSION / 10000, FMT_VERSION / 100 % 100, FMT_VERSION % 100)},
+          {"tomlplusplus", fmt::format("{}.{}.{}", TOML_LIB_MAJOR, TOML_LIB_MINOR, TOML_LIB_PATCH)},
+          {"zlib", ZLIB_VERSION}};
+}
 
 std::string verify_checkpoint(const std::string& dir) {
   const fs::path manifest = fs::path(dir) / "MANIFEST";
@@ -99,7 +137,7 @@ std::vector<std::string> Checkpointer::list() const {
   if (!fs::is_directory(root_, ec)) return out;
   for (const auto& e : fs::directory_iterator(root_, ec)) {
     const std::string name = e.path().filename().string();
-    if (e.is_directory() && name.rfind("step-", 0) == 0 && name.find(".tmp") == std::string::npos)
+    if (e.is_directory() && name.rfind("step-", 0) == 0 && name.find('.') == std::string::npos)
       out.push_back(e.path().string());
   }
   std::sort(out.begin(), out.end());
@@ -107,11 +145,20 @@ std::vector<std::string> Checkpointer::list() const {
 }
 
 std::string Checkpointer::save(const TrainingState& state, GanAlgorithm& algo, const Config& cfg) {
+  const auto t0 = std::chrono::steady_clock::now();
   const fs::path final_dir = fs::path(root_) / step_name(state.step);
   const fs::path tmp = fs::path(root_) / fmt::format("{}.tmp-{}", step_name(state.step), ::getpid());
   std::error_code ec;
   fs::create_directories(root_, ec);
   if (ec) throw CheckpointError(fmt::format("{}: cannot create checkpoint directory: {}", root_, ec.message()));
+  // Temp dirs of a save that crashed (kill -9 mid-save) are never valid: remove them.
+  for (const auto& e : fs::directory_iterator(root_, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.find(".tmp-") != std::string::npos || name.find(".old-") != std::string::npos) {
+      std::error_code ignore;
+      fs::remove_all(e.path(), ignore);
+    }
+  }
   fs::remove_all(tmp, ec);
   fs::create_directories(tmp, ec);
   if (ec) throw CheckpointError(fmt::format("{}: cannot create: {}", tmp.string(), ec.message()));
@@ -141,12 +188,19 @@ std::string Checkpointer::save(const TrainingState& state, GanAlgorithm& algo, c
     }
     toml::table st;
     st.insert("step", state.step);
+    st.insert("epoch", state.sampler.epoch);
     st.insert("world_size", state.world_size);
     st.insert("config_hash", state.config_hash);
     st.insert("sampler", toml::table{{"seed", static_cast<int64_t>(state.sampler.seed)},
                                      {"epoch", state.sampler.epoch},
                                      {"consumed", state.sampler.consumed}});
-    st.insert("versions", toml::table{{"culturegan", "0.1.0"}, {"torch", TORCH_VERSION}});
+    toml::table versions;
+    for (const auto& [k, v] : library_versions()) versions.insert(k, v);
+    st.insert("versions", std::move(versions));
+    {
+      const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+      st.insert("saved_unix_s", static_cast<int64_t>(now));
+    }
     std::stringstream ss;
     ss << st << "\n";
     write_text(tmp / "state.toml", ss.str());
@@ -170,23 +224,59 @@ std::string Checkpointer::save(const TrainingState& state, GanAlgorithm& algo, c
     fs::remove_all(tmp, ec);
     throw CheckpointError(e.what());
   }
-  fs::remove_all(final_dir, ec);
+  uintmax_t bytes = 0;
+  for (const auto& e : fs::directory_iterator(tmp, ec))
+    if (e.is_regular_file()) bytes += e.file_size();
+  // A checkpoint of the same step already there (a resumed run saving again): move it
+  // aside first, so a complete step-N exists at every moment but one rename.
+  const fs::path old = fs::path(root_) / fmt::format("{}.old-{}", step_name(state.step), ::getpid());
+  const bool had_old = fs::exists(final_dir, ec);
+  if (had_old) {
+    fs::rename(final_dir, old, ec);
+    if (ec) {
+      std::error_code ignore;
+      fs::remove_all(tmp, ignore);
+      throw CheckpointError(fmt::format("{}: cannot move the old checkpoint aside: {}", final_dir.string(), ec.message()));
+    }
+  }
   fs::rename(tmp, final_dir, ec);
   if (ec) {
-    fs::remove_all(tmp, ec);
-    throw CheckpointError(fmt::format("{}: cannot rename into place: {}", final_dir.string(), ec.message()));
+    const std::string why = ec.message();
+    std::error_code ignore;
+    fs::remove_all(tmp, ignore);
+    if (had_old) fs::rename(old, final_dir, ignore);
+    throw CheckpointError(fmt::format("{}: cannot rename into place: {}", final_dir.string(), why));
   }
-  fsync_path(root_, true);
-  // Point `latest` at it atomically.
-  const fs::path latest_tmp = fs::path(root_) / fmt::format("latest.tmp-{}", ::getpid());
-  write_text(latest_tmp, final_dir.filename().string() + "\n");
-  fsync_path(latest_tmp, false);
-  fs::rename(latest_tmp, fs::path(root_) / "latest", ec);
-  if (ec) throw CheckpointError(fmt::format("{}/latest: cannot update: {}", root_, ec.message()));
-  fsync_path(root_, true);
+  try {
+    fsync_path(root_, true);
+    // Point `latest` at it atomically.
+    const fs::path latest_tmp = fs::path(root_) / fmt::format("latest.tmp-{}", ::getpid());
+    try {
+      write_text(latest_tmp, final_dir.filename().string() + "\n");
+      fsync_path(latest_tmp, false);
+    } catch (...) {
+      std::error_code ignore;
+      fs::remove(latest_tmp, ignore);
+      throw;
+    }
+    fs::rename(latest_tmp, fs::path(root_) / "latest", ec);
+    if (ec) throw CheckpointError(fmt::format("{}/latest: cannot update: {}", root_, ec.message()));
+    fsync_path(root_, true);
+  } catch (const CheckpointError&) {
+    // `latest` still names the previous checkpoint; the new directory is complete and
+    // verifies, so resolve("auto") may still use it. Report the failure all the same.
+    if (had_old) {
+      std::error_code ignore;
+      fs::remove_all(old, ignore);
+    }
+    throw;
+  }
+  if (had_old) fs::remove_all(old, ec);
   // Keep the newest `keep`.
   auto all = list();
   for (size_t i = 0; i + static_cast<size_t>(keep_) < all.size(); ++i) fs::remove_all(all[i], ec);
+  last_bytes_ = static_cast<uint64_t>(bytes);
+  last_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return final_dir.string();
 }
 
@@ -209,13 +299,24 @@ std::optional<std::string> Checkpointer::resolve(const std::string& resume,
   if (!latest.empty()) order.push_back((fs::path(root_) / latest).string());
   for (auto it = all.rbegin(); it != all.rend(); ++it)
     if (std::find(order.begin(), order.end(), *it) == order.end()) order.push_back(*it);
+  bool skipped = false;
+  std::error_code ec_latest;
+  if (!latest.empty() && !fs::is_directory(order.front(), ec_latest)) {
+    if (notes) notes->push_back(fmt::format("{}/latest names {}, which does not exist", root_, latest));
+    skipped = true;
+  }
   for (const auto& dir : order) {
     std::error_code ec;
     if (!fs::is_directory(dir, ec)) continue;
     const std::string why = verify_checkpoint(dir);
-    if (why.empty()) return dir;
+    if (why.empty()) {
+      if (skipped && notes) notes->push_back(fmt::format("using the previous good checkpoint {}", dir));
+      return dir;
+    }
     if (notes) notes->push_back(fmt::format("skipping damaged checkpoint {}: {}", dir, why));
+    skipped = true;
   }
+  if (skipped && notes) notes->push_back("no checkpoint verifies");
   return std::nullopt;
 }
 

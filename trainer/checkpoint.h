@@ -5,13 +5,15 @@
 //       G.pt D.pt G_ema.pt                   torch::serialize archives of each module
 //       optim_G.pt optim_D.pt                optimizer state (Adam moments, step counts)
 //       rng.pt                               torch's default CPU generator state
-//       state.toml                           step, sampler (seed, epoch, consumed), world size,
-//                                            config hash, library versions
+//       state.toml                           step, epoch, sampler (seed, epoch, consumed), world
+//                                            size, config hash, library versions, save time
 //       config.toml                          the resolved config
 //       MANIFEST                             "<crc32 hex> <bytes> <file>" for every file above
 //   <run.dir>/checkpoints/latest             name of the newest complete checkpoint
 // A save writes into "step-N.tmp-<pid>", fsyncs every file and the directory, renames it to
 // "step-N", then replaces `latest` the same way; only then are old ones beyond `keep` removed.
+// A save that fails (disk full, unwritable directory) removes its temp dir and leaves the
+// previous checkpoints and `latest` untouched.
 #pragma once
 #include <cstdint>
 #include <optional>
@@ -41,31 +43,46 @@ struct TrainingState {
 
 class Checkpointer {
  public:
-  /// `run_dir`: run.dir; checkpoints go to run_dir/checkpoints. `keep` >= 1.
+  /// `run_dir`: run.dir; checkpoints go to run_dir/checkpoints. `keep` < 1 is taken as 1.
+  /// Touches no file.
   Checkpointer(std::string run_dir, int64_t keep);
 
   /// Writes a checkpoint of `algo` at `state.step` (call on rank 0 only). Returns its
-  /// directory. Throws CheckpointError (disk full, unwritable directory); the previous
-  /// checkpoints and `latest` stay intact.
+  /// directory. Also removes temp dirs left by a crashed save. Throws CheckpointError
+  /// naming the path and the OS reason (disk full, unwritable directory); the previous
+  /// checkpoints and `latest` then stay intact.
   std::string save(const TrainingState& state, GanAlgorithm& algo, const Config& cfg);
 
-  /// Resolves --resume: "auto" → the newest checkpoint whose MANIFEST verifies (skipping
-  /// damaged ones, each reported in `notes`), or nullopt when there is none; otherwise
-  /// `resume` is a checkpoint directory that must verify. Throws CheckpointError.
+  /// Size in bytes and wall time in seconds of the last successful save() (0 before one).
+  uint64_t last_save_bytes() const { return last_bytes_; }
+  double last_save_seconds() const { return last_seconds_; }
+
+  /// Resolves --resume: "auto" → the checkpoint `latest` names if it verifies, else the
+  /// newest one whose MANIFEST verifies; each damaged one skipped and the fallback chosen
+  /// are reported as one line each in `notes` (may be null). nullopt when there is none.
+  /// Otherwise `resume` is a checkpoint directory that must verify.
+  /// Throws CheckpointError ("--resume PATH: <file>: <reason>") when an explicit PATH fails.
   std::optional<std::string> resolve(const std::string& resume, std::vector<std::string>* notes) const;
 
-  /// Verifies the MANIFEST of `dir` and loads modules, optimizers and RNG into `algo`.
-  /// Throws CheckpointError naming the file that is missing, damaged or mismatched.
+  /// Verifies the MANIFEST of `dir` and loads modules, optimizers and RNG into `algo`, and
+  /// returns the state from state.toml. Throws CheckpointError naming the file that is
+  /// missing, damaged or does not match this model (e.g. another config's widths).
   TrainingState load(const std::string& dir, GanAlgorithm& algo) const;
 
-  /// Checkpoint directories, oldest first.
+  /// Checkpoint directories (complete ones only: no temp dirs), oldest first.
   std::vector<std::string> list() const;
   const std::string& root() const { return root_; }
 
  private:
   std::string root_;
   int64_t keep_;
+  uint64_t last_bytes_ = 0;
+  double last_seconds_ = 0;
 };
+
+/// Library versions recorded in state.toml's [versions]: culturegan, torch, mpi, hdf5,
+/// fmt, tomlplusplus, zlib (name → version string).
+std::vector<std::pair<std::string, std::string>> library_versions();
 
 /// Checks every file listed in dir/MANIFEST (size and CRC-32). Returns "" when all verify,
 /// else a one-line reason naming the file.

@@ -1,6 +1,5 @@
 #include "trainer/trainer.h"
 
-#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -11,12 +10,14 @@
 #include "data/loader.h"
 #include "data/sampler.h"
 #include "distributed/communicator.h"
+#include "distributed/consistency.h"
 #include "distributed/gradient_reducer.h"
 #include "trainer/checkpoint.h"
 #include "trainer/progress.h"
 #include "trainer/sample_grid.h"
 #include "trainer/signals.h"
 #include "trainer/stargan_algorithm.h"
+#include "trainer/train_step.h"
 
 namespace culturegan::trainer {
 namespace fs = std::filesystem;
@@ -40,8 +41,19 @@ std::vector<torch::Tensor> all_state_tensors(GanAlgorithm& algo) {
   return out;
 }
 
-// Source-culture val images for the sample grid: [K,3,S,S] in [-1,1].
-torch::Tensor sample_sources(const data::CorpusReader& corpus, const std::string& source_culture, int64_t count) {
+std::vector<std::pair<std::string, torch::Tensor>> named_state_tensors(GanAlgorithm& algo) {
+  std::vector<std::pair<std::string, torch::Tensor>> out;
+  for (auto& [name, m] : algo.modules()) {
+    for (const auto& p : m->named_parameters()) out.emplace_back(name + "." + p.key(), p.value());
+    for (const auto& b : m->named_buffers()) out.emplace_back(name + "." + b.key(), b.value());
+  }
+  return out;
+}
+
+// Source-culture val images for the sample grid: [K,3,S,S] in [-1,1]. Their source paths
+// (relative to the ingest input folder) go to `paths`.
+torch::Tensor sample_sources(const data::CorpusReader& corpus, const std::string& source_culture, int64_t count,
+                             std::vector<std::string>* paths) {
   const auto& cultures = corpus.cultures();
   int32_t source = -1;
   for (size_t i = 0; i < cultures.size(); ++i)
@@ -55,8 +67,10 @@ torch::Tensor sample_sources(const data::CorpusReader& corpus, const std::string
       if (static_cast<int64_t>(picked.size()) < count) picked.push_back(i);
   const int64_t s = corpus.image_size();
   auto u8 = torch::empty({static_cast<int64_t>(picked.size()), s, s, 3}, torch::kUInt8);
-  for (size_t k = 0; k < picked.size(); ++k)
+  for (size_t k = 0; k < picked.size(); ++k) {
     corpus.read_images(picked[k], 1, u8.data_ptr<uint8_t>() + k * s * s * 3);
+    paths->push_back(corpus.source_path(picked[k]));
+  }
   return data::to_model_range(u8);
 }
 
@@ -90,6 +104,7 @@ int run_training(const TrainOptions& options, const distributed::ProcessEnv& env
   const Config& cfg = options.config;
   const bool root = env.rank == 0;
   install_preemption_handlers();
+  if (root && !slurm_context().empty()) fmt::print("culturegan-train: {}\n", slurm_context());
   if (cfg.train.threads > 0) torch::set_num_threads(static_cast<int>(cfg.train.threads));
   const torch::Device device = choose_device(cfg.train.device, env.local_rank);
 
@@ -100,7 +115,9 @@ int run_training(const TrainOptions& options, const distributed::ProcessEnv& env
   const auto& cultures = corpus->cultures();
   const auto num_cultures = static_cast<int64_t>(cultures.size());
 
-  auto comm = distributed::make_communicator(cfg.distributed.backend, env);
+  distributed::WatchdogOptions watchdog;
+  watchdog.timeout_s = cfg.distributed.timeout_s;
+  auto comm = distributed::make_communicator(cfg.distributed.backend, env, watchdog);
   torch::manual_seed(static_cast<uint64_t>(cfg.train.seed));
   StarGanAlgorithm algo(cfg, num_cultures, device);
   distributed::broadcast_tensors(*comm, all_state_tensors(algo), 0);
@@ -161,9 +178,13 @@ int run_training(const TrainOptions& options, const distributed::ProcessEnv& env
   lopts.seed = static_cast<uint64_t>(cfg.train.seed);
   data::Loader loader(corpus, sampler, env.rank, env.world_size, lopts);
 
-  const torch::Tensor sources = root ? sample_sources(*corpus, cfg.sample.source_culture, cfg.sample.count) : torch::Tensor();
+  std::vector<std::string> source_paths;
+  const torch::Tensor sources =
+      root ? sample_sources(*corpus, cfg.sample.source_culture, cfg.sample.count, &source_paths) : torch::Tensor();
   if (root) {
-    fs::create_directories(cfg.run.dir);
+    fs::create_directories(fs::path(cfg.run.dir) / "samples");
+    std::ofstream list(fs::path(cfg.run.dir) / "samples" / "sources.txt");
+    for (const auto& p : source_paths) list << p << "\n";
     std::ofstream(fs::path(cfg.run.dir) / "config.toml") << cfg.to_toml();
     fmt::print("culturegan-train: {} ranks on {} node(s), backend {}, device {}, {} cultures, {} train images, "
                "global batch {}, steps {}..{}\n",
@@ -173,53 +194,37 @@ int run_training(const TrainOptions& options, const distributed::ProcessEnv& env
   }
 
   Progress progress(state.step, cfg.train.steps, env.world_size * cfg.train.batch_size, cfg.train.log_every_s);
-  auto save_checkpoint = [&]() {
+  // Rank 0 saves; every rank learns whether it worked (one all-reduce), so a failed save
+  // (disk full, unwritable directory) stops every rank cleanly with kExitError.
+  auto save_checkpoint = [&]() -> bool {
+    auto failed = torch::zeros({1}, torch::kDouble);
     if (root) {
-      const std::string dir = checkpointer.save(state, algo, cfg);
-      fmt::print("culturegan-train: checkpoint {}\n", dir);
+      try {
+        const std::string dir = checkpointer.save(state, algo, cfg);
+        fmt::print("culturegan-train: checkpoint {} ({:.1f} MB, {:.2f} s)\n", dir,
+                   checkpointer.last_save_bytes() / 1e6, checkpointer.last_save_seconds());
+      } catch (const CheckpointError& e) {
+        const auto prev = checkpointer.list();
+        fmt::print(stderr, "culturegan-train: error: checkpoint save at step {} failed: {}; {}; stopping\n",
+                   state.step, e.what(),
+                   prev.empty() ? "no earlier checkpoint" : "the previous checkpoint " + prev.back() + " is intact");
+        failed.fill_(1.0);
+      }
       std::fflush(stdout);
+      std::fflush(stderr);
     }
-    comm->barrier("checkpoint");
+    comm->all_reduce(failed, distributed::ReduceOp::kSum, "checkpoint_status");
+    return failed.item<double>() == 0;
   };
 
   for (int64_t step = state.step; step < cfg.train.steps; ++step) {
     data::Batch batch = loader.next();
     StepInput in{batch.images.to(device), batch.labels.to(device), step,
                  env.rank * cfg.train.batch_size, static_cast<uint64_t>(cfg.train.seed)};
-    std::map<std::string, double> logged;
-    bool skipped = false;
-    for (auto& phase : algo.phases()) {
-      if (step % phase.interval != 0) continue;
-      for (auto& m : phase.frozen)
-        for (auto& p : m->parameters()) p.set_requires_grad(false);
-      phase.optimizer->zero_grad();
-      LossTerms terms = phase.loss(in);
-      // Every rank must agree on non-finite losses, or they would diverge (or hang).
-      std::string bad;
-      for (auto& [name, t] : terms.terms)
-        if (bad.empty() && !std::isfinite(t.item<double>())) bad = name;
-      auto flag = torch::tensor({bad.empty() ? 0.0 : 1.0}, torch::kDouble);
-      comm->all_reduce(flag, distributed::ReduceOp::kSum, phase.name + "/finite_check");
-      if (flag.item<double>() > 0) {
-        for (auto& m : phase.frozen)
-          for (auto& p : m->parameters()) p.set_requires_grad(true);
-        const std::string where = bad.empty() ? "another rank" : fmt::format("rank {}", env.rank);
-        if (cfg.train.non_finite == "stop")
-          throw std::runtime_error(fmt::format("non-finite loss at step {} in phase {}{} (on {})", step, phase.name,
-                                               bad.empty() ? "" : ", term '" + bad + "'", where));
-        if (root) fmt::print("culturegan-train: step {}: non-finite loss in phase {}, skipping the step\n", step, phase.name);
-        skipped = true;
-        break;
-      }
-      reducer.begin(phase.name);
-      terms.total.backward();
-      reducer.finish(phase.name);
-      phase.optimizer->step();
-      for (auto& m : phase.frozen)
-        for (auto& p : m->parameters()) p.set_requires_grad(true);
-      for (auto& [name, t] : terms.terms) logged[phase.name + "." + name] = t.item<double>();
-    }
-    if (!skipped) algo.after_step(step);
+    in.images = maybe_inject_nan_fault(in.images, step, env.rank);  // test-only, off unless set
+    const StepResult result = run_step(algo, reducer, *comm, in, cfg.train.non_finite);
+    if (result.skipped && root)
+      fmt::print("culturegan-train: step {}: non-finite loss, step skipped on every rank\n", step);
     state.step = step + 1;
     state.sampler = batch.state_after;
 
@@ -228,19 +233,23 @@ int run_training(const TrainOptions& options, const distributed::ProcessEnv& env
     comm->all_reduce(sig, distributed::ReduceOp::kSum, "preemption_check");
     if (sig.item<double>() > 0) {
       if (root) fmt::print("culturegan-train: preemption signal received, saving at step {}\n", state.step);
-      save_checkpoint();
+      if (!save_checkpoint()) return kExitError;
       if (root) fmt::print("culturegan-train: saved; exiting with code {} (requeue me)\n", int(kExitRequeue));
       return kExitRequeue;
     }
-    if (root) progress.update(step, logged);
-    if (cfg.checkpoint.every > 0 && state.step % cfg.checkpoint.every == 0 && state.step < cfg.train.steps)
-      save_checkpoint();
+    if (root) progress.update(step, result.losses);
+    // Replicas must stay bit-identical; a mismatch stops every rank naming the first tensor.
+    if (distributed::is_check_step(state.step, cfg.distributed.check_every))
+      distributed::check_consistency(*comm, named_state_tensors(algo), state.step);
+    if (cfg.checkpoint.every > 0 && state.step % cfg.checkpoint.every == 0 && state.step < cfg.train.steps &&
+        !save_checkpoint())
+      return kExitError;
     if (root && cfg.train.sample_every > 0 && state.step % cfg.train.sample_every == 0)
       write_sample_grid(fmt::format("{}/samples/step-{:09d}.png", cfg.run.dir, state.step), algo, sources,
                         num_cultures, device);
   }
 
-  save_checkpoint();
+  if (!save_checkpoint()) return kExitError;
   if (root) {
     const std::string bundle = (fs::path(cfg.run.dir) / "generator.bundle").string();
     algo.export_bundle(bundle, cultures);

@@ -17,7 +17,7 @@ done
 common=(--config "$SRC/configs/quickstart.toml" --set "data.corpus=$work/c.h5" --set data.image_size=32
         --set model.g_conv_dim=8 --set model.d_conv_dim=8 --set model.g_res_blocks=1 --set train.batch_size=2
         --set "run.dir=$work/run" --set checkpoint.every=2 --set train.log_every_s=0 --set sample.count=2
-        --set train.sample_every=0)
+        --set train.sample_every=0 --set distributed.check_every=2)
 mpirun -np 2 --oversubscribe "$BIN/culturegan-train" "${common[@]}" --set train.steps=4 | tee "$work/log1"
 [ "$(cat "$work/run/checkpoints/latest")" = "step-000000004" ] || fail "latest does not name step 4"
 grep -q "step 4/4" "$work/log1" || fail "no progress line for step 4"
