@@ -208,8 +208,8 @@ void GradientReducer::finish(const std::string& name) {
   torch::NoGradGuard no_grad;
   while (ph.next_launch < static_cast<int>(ph.buckets.size())) im.launch(ph, ph.next_launch++, false);
   for (auto& b : ph.buckets) b.work->wait();
-  Bucket& last = ph.buckets.back();
-  const bool redo = ph.learned && last.flat[last.spec.numel].item<double>() != 0.0;
+  const bool redo = ph.learned && !ph.buckets.empty() &&
+                    ph.buckets.back().flat[ph.buckets.back().spec.numel].item<double>() != 0.0;
   if (redo) {
     // Some rank's hooks fired after a bucket had started: .grad() holds each rank's full sum.
     ++im.redos;

@@ -93,7 +93,7 @@ TEST(GradientReducer, EquivalentWithoutOverlap) {
   cgd::ReducerOptions o;
   o.overlap = false;
   o.bucket_mb = 0.004;
-  check_equivalence(o);
+  check_equivalence(o, torch::kFloat, false);
 }
 
 // Buckets start inside backward: the event log shows a bucket start issued from a
