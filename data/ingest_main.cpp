@@ -20,7 +20,7 @@ int main(int argc, char** argv) {
   app.add_option("--size", opt.size, "side S of the stored S x S images")->capture_default_str();
   app.add_option("--val-fraction", opt.val_fraction, "fraction of each culture held out for validation")->capture_default_str();
   app.add_option("--seed", opt.seed, "seed of the train/val split")->capture_default_str();
-  app.add_option("--resize", policy, "non-square images: crop (center crop) | pad (letterbox) | stretch")->capture_default_str();
+  app.add_option("--resize,--resize-policy", policy, "non-square images: crop (center crop) | pad (letterbox) | stretch")->capture_default_str();
   app.add_option("--threads", opt.threads, "decode threads (0 = all cores)")->capture_default_str();
   app.add_option("--gzip", opt.gzip_level, "gzip level of the image chunks, 0 = off")->capture_default_str();
   app.add_option("--chunk-images", opt.chunk_images, "images per HDF5 chunk (0 = auto, ~64 KiB)")->capture_default_str();

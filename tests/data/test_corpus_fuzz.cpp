@@ -83,7 +83,10 @@ TEST(CorpusFuzz, MutantsNeverCrashHangOrThrowOtherErrors) {
   const int64_t iterations = env_int("CULTUREGAN_FUZZ_ITERATIONS", 200);
   const uint64_t seed = static_cast<uint64_t>(env_int("CULTUREGAN_FUZZ_SEED", 1));
   const std::string dir = testutil::temp_dir("fuzz");
-  const std::string base = testutil::read_file(testutil::make_corpus(dir, {4, 3, 2}, 6, 0.3, 2));
+  // Two bases: plain chunks of 2 images, and gzip chunks of 3 (inflate errors too).
+  const std::string bases[2] = {
+      testutil::read_file(testutil::make_corpus(testutil::temp_dir("fuzz-plain"), {4, 3, 2}, 6, 0.3, 2)),
+      testutil::read_file(testutil::make_corpus(testutil::temp_dir("fuzz-gzip"), {4, 3, 2}, 6, 0.3, 3, 4))};
   const std::string path = dir + "/mutant.h5";
 
   // Hang watchdog: an iteration that takes more than 20 s aborts the test binary.
@@ -106,7 +109,7 @@ TEST(CorpusFuzz, MutantsNeverCrashHangOrThrowOtherErrors) {
   for (int64_t it = 0; it < iterations; ++it) {
     current = it;
     data::CounterRng rng(seed, static_cast<uint64_t>(it));
-    testutil::write_file(path, mutate(base, rng));
+    testutil::write_file(path, mutate(bases[it % 2], rng));
     try {
       exercise(path);
       ++accepted;
