@@ -111,6 +111,7 @@ const std::vector<Entry>& schema() {
       entry("train.precision", Kind::kString, &Config::train, &TrainConfig::precision),
       entry("train.device", Kind::kString, &Config::train, &TrainConfig::device),
       entry("train.non_finite", Kind::kString, &Config::train, &TrainConfig::non_finite),
+      entry("train.max_minutes", Kind::kFloat, &Config::train, &TrainConfig::max_minutes),
       entry("checkpoint.every", Kind::kInt, &Config::checkpoint, &CheckpointConfig::every),
       entry("checkpoint.keep", Kind::kInt, &Config::checkpoint, &CheckpointConfig::keep),
       entry("distributed.backend", Kind::kString, &Config::distributed, &DistributedConfig::backend),
@@ -276,6 +277,7 @@ void validate(const Config& c, const std::string& origin) {
   check_one_of(origin, "train.precision", c.train.precision, {"fp32", "bf16"});
   check_one_of(origin, "train.device", c.train.device, {"auto", "cpu", "cuda"});
   check_one_of(origin, "train.non_finite", c.train.non_finite, {"stop", "skip"});
+  check_positive(origin, "train.max_minutes", c.train.max_minutes, true);
   check_positive(origin, "checkpoint.every", double(c.checkpoint.every), true);
   check_positive(origin, "checkpoint.keep", double(c.checkpoint.keep));
   check_one_of(origin, "distributed.backend", c.distributed.backend, {"auto", "mpi", "nccl"});

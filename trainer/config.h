@@ -57,6 +57,7 @@ struct TrainConfig {
   std::string precision = "fp32";  ///< train.precision: fp32 | bf16
   std::string device = "auto";     ///< train.device: auto | cpu | cuda
   std::string non_finite = "stop"; ///< train.non_finite: stop | skip
+  double max_minutes = 0.0;        ///< train.max_minutes: stop early (checkpoint, export) after this wall time; 0 = off
 };
 struct CheckpointConfig {
   int64_t every = 500;  ///< checkpoint.every: steps between checkpoints (0 = only at the end)

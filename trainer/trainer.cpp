@@ -229,9 +229,17 @@ int run_training(const TrainOptions& options, const distributed::ProcessEnv& env
     state.sampler = batch.state_after;
 
     // Preemption: any rank's signal stops every rank after this step, with a checkpoint.
-    auto sig = torch::tensor({static_cast<double>(preemption_signal())}, torch::kDouble);
+    // One all-reduce per step: [preemption signal on any rank, rank 0's time budget spent].
+    const bool budget_spent = root && cfg.train.max_minutes > 0 && progress.elapsed_s() > cfg.train.max_minutes * 60.0;
+    auto sig = torch::tensor({static_cast<double>(preemption_signal()), budget_spent ? 1.0 : 0.0}, torch::kDouble);
     comm->all_reduce(sig, distributed::ReduceOp::kSum, "preemption_check");
-    if (sig.item<double>() > 0) {
+    if (sig[1].item<double>() > 0) {
+      if (root)
+        fmt::print("culturegan-train: time budget train.max_minutes = {} reached at step {}/{}; finishing\n",
+                   cfg.train.max_minutes, state.step, cfg.train.steps);
+      break;
+    }
+    if (sig[0].item<double>() > 0) {
       if (root) fmt::print("culturegan-train: preemption signal received, saving at step {}\n", state.step);
       if (!save_checkpoint()) return kExitError;
       if (root) fmt::print("culturegan-train: saved; exiting with code {} (requeue me)\n", int(kExitRequeue));

@@ -29,6 +29,12 @@ grep -q "step 1/" "$work/log2" && fail "resumed run restarted from step 1"
 [ -s "$work/run/generator.bundle" ] || fail "no generator bundle"
 [ -s "$work/run/samples/final.png" ] || fail "no final sample grid"
 
+# A wall-time budget stops every rank early, with a checkpoint and a bundle, exit code 0.
+mpirun -np 2 --oversubscribe "$BIN/culturegan-train" "${common[@]}" --set train.steps=100000 \
+  --set train.max_minutes=0.0001 --set "run.dir=$work/run2" | tee "$work/log3"
+grep -q "time budget train.max_minutes = 0.0001 reached at step" "$work/log3" || fail "no time-budget stop"
+[ -s "$work/run2/generator.bundle" ] || fail "no bundle after the time-budget stop"
+
 img=$(ls "$work/in/photo/" | head -1)
 "$BIN/culturegan-infer" --bundle "$work/run/generator.bundle" --input "$work/in/photo/$img" --target ukiyo_e \
   --output "$work/out.png"
