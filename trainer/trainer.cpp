@@ -16,7 +16,7 @@
 #include "trainer/progress.h"
 #include "trainer/sample_grid.h"
 #include "trainer/signals.h"
-#include "trainer/stargan_algorithm.h"
+#include "trainer/algorithm_factory.h"
 #include "trainer/train_step.h"
 
 namespace culturegan::trainer {
@@ -119,7 +119,8 @@ int run_training(const TrainOptions& options, const distributed::ProcessEnv& env
   watchdog.timeout_s = cfg.distributed.timeout_s;
   auto comm = distributed::make_communicator(cfg.distributed.backend, env, watchdog);
   torch::manual_seed(static_cast<uint64_t>(cfg.train.seed));
-  StarGanAlgorithm algo(cfg, num_cultures, device);
+  const std::unique_ptr<GanAlgorithm> algorithm = make_algorithm(cfg, num_cultures, device);
+  GanAlgorithm& algo = *algorithm;
   distributed::broadcast_tensors(*comm, all_state_tensors(algo), 0);
 
   distributed::ReducerOptions ropts;
