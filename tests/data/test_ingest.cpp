@@ -3,6 +3,8 @@
 #include <filesystem>
 #include <sstream>
 
+#include <stb_image_write.h>
+
 #include "data/corpus_reader.h"
 #include "data/ingest.h"
 #include "tests/data/test_util.h"
@@ -142,4 +144,25 @@ TEST(Ingest, PolicyAndBadInput) {
   pad.policy = data::ResizePolicy::kPad;
   data::ingest(pad, log);
   EXPECT_EQ(data::CorpusReader(dir + "/p.h5").size(), 1);
+}
+
+TEST(Ingest, GrayscaleAndRgbaBecomeRgb) {
+  const std::string dir = testutil::temp_dir("ingest-gray");
+  std::filesystem::create_directories(dir + "/in/scans");
+  std::vector<uint8_t> gray(6 * 6, 100), rgba(6 * 6 * 4);
+  for (size_t i = 0; i < rgba.size(); i += 4) { rgba[i] = 10; rgba[i + 1] = 20; rgba[i + 2] = 30; rgba[i + 3] = 40; }
+  ASSERT_TRUE(stbi_write_png((dir + "/in/scans/a_gray.png").c_str(), 6, 6, 1, gray.data(), 6));
+  ASSERT_TRUE(stbi_write_png((dir + "/in/scans/b_rgba.png").c_str(), 6, 6, 4, rgba.data(), 24));
+  std::ostringstream log;
+  const data::IngestReport r = data::ingest(options(dir + "/in", dir + "/c.h5"), log);
+  EXPECT_EQ(r.images_written, 2);
+  EXPECT_EQ(r.grayscale, 1);
+  data::CorpusReader reader(dir + "/c.h5");
+  std::vector<uint8_t> px(16 * 16 * 3 * 2);
+  reader.read_images(0, 2, px.data());
+  for (size_t i = 0; i < 16 * 16 * 3; ++i) ASSERT_EQ(px[i], 100);
+  const size_t second = 16 * 16 * 3;
+  EXPECT_EQ(px[second], 10);  // alpha dropped, colour kept
+  EXPECT_EQ(px[second + 1], 20);
+  EXPECT_EQ(px[second + 2], 30);
 }

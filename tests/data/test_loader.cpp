@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "data/loader.h"
+#include "tests/data/h5_tamper.h"
 #include "tests/data/test_util.h"
 
 using namespace culturegan;
@@ -179,4 +180,33 @@ TEST(Loader, HeldBatchesAreNeverOverwrittenByRecycling) {
       EXPECT_TRUE(torch::equal(held[size_t(step / 2)], y.images.narrow(0, 1, 3))) << step;
     }
   }
+}
+
+TEST(Loader, CorruptChunkIsAnErrorAfterTheGoodBatches) {
+  // Chunk = 1 image; corrupt every chunk but the first 4 images': with a sequential-ish
+  // read the loader must deliver nothing wrong and rethrow CorpusError, never crash/hang.
+  const std::string dir = testutil::temp_dir("loader-corrupt");
+  const std::string path = testutil::make_corpus(dir, {12}, 8, 0.0, 1);
+  std::string bytes = testutil::read_file(path);
+  for (hsize_t chunk = 4; chunk < 12; ++chunk) bytes[testutil::chunk_location(path, "/images", chunk).first + 1] ^= 0x33;
+  testutil::write_file(path, bytes);
+  auto c = std::make_shared<const CorpusReader>(path);
+  LoaderOptions o;
+  o.batch_size = 4;
+  o.threads = 2;
+  Loader loader(c, sampler_for(*c), 0, 1, o);
+  try {
+    for (int step = 0; step < 6; ++step) {
+      const Batch b = loader.next();  // only a batch of images 0..3 can succeed
+      for (int k = 0; k < 4; ++k) {
+        // Unflipped or flipped, pixel x=0 or x=7 of channel 0 holds i*7 (+7): i < 4.
+        const int v = static_cast<int>(std::lround((b.images[k][0][0][0].item<float>() + 1.0f) * 127.5f));
+        EXPECT_LT(v, 4 * 7 + 7) << "a sample from a corrupt chunk was delivered";
+      }
+    }
+    FAIL() << "no error from corrupt chunks";
+  } catch (const CorpusError& e) {
+    EXPECT_NE(std::string(e.what()).find(path + ": dataset /images: read of images"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(loader.next(), CorpusError);  // stays failed
 }
