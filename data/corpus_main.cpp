@@ -65,7 +65,8 @@ int info(const std::string& path) {
     names += fmt::format("{}{} ({})", k ? ", " : "", r.cultures()[k], r.culture_counts()[k]);
   std::cout << fmt::format("cultures:        {}: {}\n", r.cultures().size(), names);
   std::cout << fmt::format("storage:         {}, gzip {}, fletcher32 {}\n",
-                           l.chunk_images > 0 ? fmt::format("chunks of {} images", l.chunk_images) : std::string("contiguous"),
+                           l.chunk_images > 0 ? fmt::format("chunks of {} image{}", l.chunk_images, l.chunk_images == 1 ? "" : "s")
+                                             : std::string("contiguous"),
                            l.gzip_level > 0 ? std::to_string(l.gzip_level) : std::string("off"), l.fletcher32 ? "on" : "off");
   return 0;
 }
