@@ -65,6 +65,18 @@ void write_text(const fs::path& p, const std::string& text) {
     throw CheckpointError(fmt::format("{}: write failed: {}", p.string(), std::strerror(errno)));
 }
 
+// Serialises an archive into memory. Writing straight to a file makes torch's stream writer
+// throw from its destructor when the disk is full (std::terminate); memory never fails, and
+// write_text() then reports ENOSPC/EPERM/EIO as a CheckpointError naming the file.
+std::string archive_bytes(torch::serialize::OutputArchive& ar) {
+  std::string buf;
+  ar.save_to([&buf](const void* data, size_t n) -> size_t {
+    buf.append(static_cast<const char*>(data), n);
+    return n;
+  });
+  return buf;
+}
+
 std::string read_text(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
   if (!in) throw CheckpointError(fmt::format("{}: cannot open", p.string()));
@@ -167,13 +179,13 @@ std::string Checkpointer::save(const TrainingState& state, GanAlgorithm& algo, c
     for (auto& [name, module] : algo.modules()) {
       torch::serialize::OutputArchive ar;
       module->save(ar);
-      ar.save_to((tmp / (name + ".pt")).string());
+      write_text(tmp / (name + ".pt"), archive_bytes(ar));
       files.push_back(name + ".pt");
     }
     for (auto& [name, opt] : algo.optimizers()) {
       torch::serialize::OutputArchive ar;
       opt->save(ar);
-      ar.save_to((tmp / (name + ".pt")).string());
+      write_text(tmp / (name + ".pt"), archive_bytes(ar));
       files.push_back(name + ".pt");
     }
     {
@@ -183,7 +195,9 @@ std::string Checkpointer::save(const TrainingState& state, GanAlgorithm& algo, c
         std::lock_guard<std::mutex> lock(gen.mutex());
         rng = gen.get_state();
       }
-      torch::save(rng, (tmp / "rng.pt").string());
+      std::ostringstream bytes;
+      torch::save(rng, bytes);
+      write_text(tmp / "rng.pt", bytes.str());
       files.push_back("rng.pt");
     }
     toml::table st;
