@@ -39,6 +39,10 @@ MpiRuntime::MpiRuntime(int* argc, char*** argv) {
     // share cores with loader threads (and, in CI, with other jobs), and a spinning rank
     // delays the one it waits for. No cost when a core is free. Set it to 0 to override.
     setenv("OMPI_MCA_mpi_yield_when_idle", "1", /*overwrite=*/0);
+    // The reducer's buckets (>= 1 MiB) go through MPI_Iallreduce; libnbc's ring algorithm
+    // (reduce-scatter + all-gather, bandwidth-optimal) beat its default choice by 2-3x on
+    // the quickstart gradient set (bench/comm/RESULTS.md).
+    setenv("OMPI_MCA_coll_libnbc_iallreduce_algorithm", "1", /*overwrite=*/0);
     int provided = MPI_THREAD_SINGLE;
     MPI_Init_thread(argc, argv, MPI_THREAD_MULTIPLE, &provided);
     owns_mpi_ = true;

@@ -21,8 +21,9 @@ struct ProcessEnv {
 /// RAII owner of MPI: MPI_Init_thread(MPI_THREAD_MULTIPLE wanted, FUNNELED accepted) in the
 /// constructor, MPI_Finalize in the destructor. Construct exactly one, first thing in main.
 /// If MPI is already initialised (by a host program) it is used as is and not finalised.
-/// Sets OMPI_MCA_mpi_yield_when_idle=1 unless the environment sets it (waiting ranks
-/// yield their core; see README.md).
+/// Sets OMPI_MCA_mpi_yield_when_idle=1 (waiting ranks yield their core) and
+/// OMPI_MCA_coll_libnbc_iallreduce_algorithm=1 (ring for the reducer's MPI_Iallreduce)
+/// unless the environment sets them; see README.md.
 /// Destroy every Communicator before the runtime (they own threads that use MPI).
 /// Throws std::runtime_error if MPI grants less than MPI_THREAD_FUNNELED.
 class MpiRuntime {

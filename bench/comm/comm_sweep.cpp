@@ -73,6 +73,9 @@ GradientSetResult gradient_set(distributed::Communicator& comm, const std::vecto
     for (auto& b : buckets) works.push_back(comm.all_reduce_async(b, distributed::ReduceOp::kAverage, "bench/fused"));
     for (auto& w : works) w->wait();
   };
+  auto fused_blocking = [&] {
+    for (auto& b : buckets) comm.all_reduce(b, distributed::ReduceOp::kAverage, "bench/fused_blocking");
+  };
   auto fused = [&] {
     for (size_t b = 0; b < specs.size(); ++b) {
       for (const auto& s : specs[b].slots) buckets[b].narrow(0, s.offset, s.numel).copy_(work_grads[s.param].reshape({-1}));
@@ -87,15 +90,16 @@ GradientSetResult gradient_set(distributed::Communicator& comm, const std::vecto
                   MPI_COMM_WORLD);
     single.div_(comm.world_size());
   };
-  for (int w = 0; w < 3; ++w) per_tensor(), fused(), fused_comm(), one();
+  for (int w = 0; w < 3; ++w) per_tensor(), fused(), fused_comm(), fused_blocking(), one();
   // Interleave the variants in rounds so background load hits them alike; keep the best round.
-  r.per_tensor_s = r.fused_s = r.fused_comm_s = r.single_allreduce_s = 1e30;
+  r.per_tensor_s = r.fused_s = r.fused_comm_s = r.fused_blocking_s = r.single_allreduce_s = 1e30;
   const int rounds = 5;
   const int per_round = std::max(1, reps / rounds);
   for (int k = 0; k < rounds; ++k) {
     r.per_tensor_s = std::min(r.per_tensor_s, time_it(per_tensor, per_round));
     r.fused_s = std::min(r.fused_s, time_it(fused, per_round));
     r.fused_comm_s = std::min(r.fused_comm_s, time_it(fused_comm, per_round));
+    r.fused_blocking_s = std::min(r.fused_blocking_s, time_it(fused_blocking, per_round));
     r.single_allreduce_s = std::min(r.single_allreduce_s, time_it(one, per_round));
   }
   return r;

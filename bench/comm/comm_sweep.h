@@ -27,6 +27,7 @@ struct GradientSetResult {
   double per_tensor_s = 0;       ///< one blocking all-reduce per gradient tensor
   double fused_s = 0;            ///< the reducer's path: pack, MPI_Iallreduce per bucket, wait, unpack
   double fused_comm_s = 0;       ///< the same without pack/unpack (buckets already packed)
+  double fused_blocking_s = 0;   ///< packed buckets, one blocking MPI_Allreduce each (no overlap possible)
   double single_allreduce_s = 0;  ///< one MPI_Allreduce of all the bytes, nothing else
 };
 

@@ -12,6 +12,7 @@ struct ScalingOptions {
   std::string python = "/usr/bin/python3";
   std::string extra_sets;   ///< more "--set k=v" for the trainer (e.g. data.corpus=...)
   int steps = 40;
+  int repeats = 2;          ///< each run is repeated, alternating 1 and 2 ranks; the best counts
 };
 
 struct ScalingResult {
@@ -21,7 +22,8 @@ struct ScalingResult {
   std::string commands;             ///< the exact commands run, one a line
 };
 
-/// Runs the four trainings one after another (call on one rank only; the others should
+/// Runs the trainings (1 rank, 2 ranks, alternating, `repeats` times each; the best
+/// images/s of each counts, which filters out bursts of load from other jobs) (call on one rank only; the others should
 /// wait without spinning). Children get an environment without the parent's MPI/PMIx
 /// variables, so `mpirun` can be nested inside an MPI job; OMP_NUM_THREADS=1 per rank.
 ScalingResult train_scaling(const ScalingOptions& options);
