@@ -1,10 +1,13 @@
 #include "trainer/trainer.h"
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "data/corpus_reader.h"
 #include "data/loader.h"
@@ -114,6 +117,13 @@ int run_training(const TrainOptions& options, const distributed::ProcessEnv& env
                                   options.config_path, corpus->image_size(), cfg.data.corpus, cfg.data.image_size));
   const auto& cultures = corpus->cultures();
   const auto num_cultures = static_cast<int64_t>(cultures.size());
+  for (const auto& name : cfg.data.no_flip_cultures)
+    if (std::find(cultures.begin(), cultures.end(), name) == cultures.end())
+      throw ConfigError(fmt::format("{}: key 'data.no_flip_cultures': expected cultures of {} ({}), found '{}'",
+                                    options.config_path, cfg.data.corpus, fmt::join(cultures, ", "), name));
+  if (std::find(cultures.begin(), cultures.end(), cfg.sample.source_culture) == cultures.end() && root)
+    fmt::print("culturegan-train: note: sample.source_culture '{}' is not in the corpus; sample grids use other val images\n",
+               cfg.sample.source_culture);
 
   distributed::WatchdogOptions watchdog;
   watchdog.timeout_s = cfg.distributed.timeout_s;
@@ -195,6 +205,10 @@ int run_training(const TrainOptions& options, const distributed::ProcessEnv& env
   }
 
   Progress progress(state.step, cfg.train.steps, env.world_size * cfg.train.batch_size, cfg.train.log_every_s);
+  // Rank 0's loss terms, one JSON line per step (appended across resumes): the input of
+  // trainer/eval/plot_metrics.py.
+  std::ofstream metrics_log;
+  if (root) metrics_log.open(fs::path(cfg.run.dir) / "metrics.jsonl", std::ios::app);
   // Rank 0 saves; every rank learns whether it worked (one all-reduce), so a failed save
   // (disk full, unwritable directory) stops every rank cleanly with kExitError.
   auto save_checkpoint = [&]() -> bool {
@@ -247,6 +261,11 @@ int run_training(const TrainOptions& options, const distributed::ProcessEnv& env
       return kExitRequeue;
     }
     if (root) progress.update(step, result.losses);
+    if (root && metrics_log) {
+      std::string line = fmt::format("{{\"step\": {}", state.step);
+      for (const auto& [k, v] : result.losses) line += fmt::format(", \"{}\": {}", k, std::isfinite(v) ? fmt::format("{:.6g}", v) : "null");
+      metrics_log << line << "}\n";
+    }
     // Replicas must stay bit-identical; a mismatch stops every rank naming the first tensor.
     if (distributed::is_check_step(state.step, cfg.distributed.check_every))
       distributed::check_consistency(*comm, named_state_tensors(algo), state.step);
