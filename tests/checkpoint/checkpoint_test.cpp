@@ -28,7 +28,7 @@ Config tiny_config() {
                             "model.d_conv_dim=4", "model.g_res_blocks=1", "data.no_flip_cultures=[]"});
 }
 
-struct Fixture : ::testing::Test {
+struct CheckpointFiles : ::testing::Test {
   fs::path dir;
   Config cfg = tiny_config();
   void SetUp() override {
@@ -92,7 +92,7 @@ std::string slurp(const fs::path& p) {
 
 }  // namespace
 
-TEST_F(Fixture, LayoutAndRoundTripOfEveryState) {
+TEST_F(CheckpointFiles, LayoutAndRoundTripOfEveryState) {
   auto a = algo(1);
   fake_step(*a, 0);
   Checkpointer ck(dir.string(), 3);
@@ -141,7 +141,7 @@ TEST_F(Fixture, LayoutAndRoundTripOfEveryState) {
   for (size_t i = 0; i < ta.size(); ++i) EXPECT_TRUE(torch::equal(ta[i], tb[i])) << "after a step: " << i;
 }
 
-TEST_F(Fixture, KeepsTheNewestK) {
+TEST_F(CheckpointFiles, KeepsTheNewestK) {
   auto a = algo(1);
   Checkpointer ck(dir.string(), 2);
   for (int s = 1; s <= 5; ++s) ck.save(state_at(s * 10), *a, cfg);
@@ -155,7 +155,7 @@ TEST_F(Fixture, KeepsTheNewestK) {
   EXPECT_EQ(ck.list().size(), 2u);
 }
 
-TEST_F(Fixture, DamagedNewestFallsBackAndSaysSo) {
+TEST_F(CheckpointFiles, DamagedNewestFallsBackAndSaysSo) {
   auto a = algo(1);
   Checkpointer ck(dir.string(), 3);
   ck.save(state_at(10), *a, cfg);
@@ -200,7 +200,7 @@ TEST_F(Fixture, DamagedNewestFallsBackAndSaysSo) {
   EXPECT_FALSE(fs::exists(dir / "checkpoints" / "step-000000040.tmp-1"));
 }
 
-TEST_F(Fixture, UnwritableDirectoryKeepsPreviousCheckpoint) {
+TEST_F(CheckpointFiles, UnwritableDirectoryKeepsPreviousCheckpoint) {
   auto a = algo(1);
   Checkpointer ck(dir.string(), 3);
   const std::string prev = ck.save(state_at(10), *a, cfg);
@@ -220,7 +220,7 @@ TEST_F(Fixture, UnwritableDirectoryKeepsPreviousCheckpoint) {
   EXPECT_EQ(ck.list().size(), 1u);
 }
 
-TEST_F(Fixture, CheckpointsPathIsAFile) {
+TEST_F(CheckpointFiles, CheckpointsPathIsAFile) {
   auto a = algo(1);
   std::ofstream(dir / "checkpoints") << "not a directory";
   Checkpointer ck(dir.string(), 3);
@@ -233,7 +233,7 @@ TEST_F(Fixture, CheckpointsPathIsAFile) {
   }
 }
 
-TEST_F(Fixture, DiskFullKeepsPreviousCheckpoint) {
+TEST_F(CheckpointFiles, DiskFullKeepsPreviousCheckpoint) {
   auto a = algo(1);
   // Measure one checkpoint, then mount a tmpfs that holds it once but not twice.
   uint64_t bytes = 0;

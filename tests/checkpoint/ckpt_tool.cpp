@@ -7,7 +7,7 @@
 //       compares every module tensor, every Adam state (exp_avg, exp_avg_sq, step, matched by
 //       parameter order: the archives key them by memory address, so their bytes differ from
 //       run to run) and the RNG state. Prints "max_abs_diff X" and "IDENTICAL" when bitwise
-//       equal. Exit 0, or 1 on an error.
+//       equal, and "mean_abs_diff_weights X" over the module tensors. Exit 0, or 1 on an error.
 #include <cstdio>
 #include <cstdlib>
 
@@ -69,16 +69,25 @@ int compare(const std::string& a_dir, const std::string& b_dir, int64_t cultures
   const auto rng_b = torch::rand({16});
   const auto ta = state_tensors(a), tb = state_tensors(b);
   if (ta.size() != tb.size()) throw std::runtime_error("different numbers of tensors");
-  double worst = 0;
+  double worst = 0, sum_abs = 0;
+  int64_t count = 0;
+  size_t n_module = 0;
+  for (auto& [n, m] : a.modules()) n_module += m->parameters().size() + m->buffers().size();
   bool identical = torch::equal(rng_a, rng_b);
   if (!identical) std::printf("rng differs\n");
   for (size_t i = 0; i < ta.size(); ++i) {
     if (!ta[i].sizes().equals(tb[i].sizes())) throw std::runtime_error("tensor shapes differ");
     if (!torch::isfinite(ta[i]).all().item<bool>()) throw std::runtime_error("non-finite tensor in " + a_dir);
     if (!torch::equal(ta[i], tb[i])) identical = false;
-    worst = std::max(worst, (ta[i].to(torch::kDouble) - tb[i].to(torch::kDouble)).abs().max().item<double>());
+    const auto d = (ta[i].to(torch::kDouble) - tb[i].to(torch::kDouble)).abs();
+    worst = std::max(worst, d.max().item<double>());
+    if (i < n_module) {
+      sum_abs += d.sum().item<double>();
+      count += d.numel();
+    }
   }
-  std::printf("tensors %zu\nmax_abs_diff %.6g\n%s\n", ta.size(), worst, identical ? "IDENTICAL" : "DIFFERENT");
+  std::printf("tensors %zu\nmax_abs_diff %.6g\nmean_abs_diff_weights %.6g\n%s\n", ta.size(), worst,
+              count ? sum_abs / count : 0.0, identical ? "IDENTICAL" : "DIFFERENT");
   return 0;
 }
 

@@ -128,6 +128,16 @@ def compare(dir_a, dir_b):
     return "IDENTICAL" in p.stdout, float(re.search(r"max_abs_diff (\S+)", p.stdout).group(1))
 
 
+def mean_abs_diff(dir_a, dir_b):
+    """Mean |a - b| over every model weight (G, D, G_ema)."""
+    p = subprocess.run([CKPT_TOOL, "compare", dir_a, dir_b, str(len(CULTURES))], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True)
+    if p.returncode != 0:
+        fail(f"ckpt_tool compare failed: {p.stdout}")
+    import re
+    return float(re.search(r"mean_abs_diff_weights (\S+)", p.stdout).group(1))
+
+
 def same_weights(dir_a, dir_b):
     """[] when two checkpoints hold bitwise the same models, optimizer states and RNG state,
     else what differs. Module and RNG archives are also compared byte for byte (they are

@@ -34,7 +34,8 @@ if mode == "same":
         fail(f"resumed run differs from the uninterrupted one in {diff}")
     # The state itself: same step, epoch and sampler position.
     with open(os.path.join(ref, "state.toml")) as a, open(os.path.join(got, "state.toml")) as b:
-        strip = lambda s: [l for l in s.read().splitlines() if not l.startswith("saved_unix_s")]
+        # run.dir differs between the two runs, hence the config hash; the save time too.
+        strip = lambda s: [l for l in s.read().splitlines() if not l.startswith(("saved_unix_s", "config_hash"))]
         if strip(a) != strip(b):
             fail("state.toml differs")
     print(f"PASS: {K}+{K} steps with resume == {2 * K} steps, bitwise (G, D, G_ema, optim_G, optim_D, rng)")
@@ -49,8 +50,14 @@ else:
         return {k: re.search(rf"^{k} = (\d+)", txt, re.M).group(1) for k in ("consumed", "epoch", "seed")}
     if sampler(ref) != sampler(got):
         fail(f"sampler state differs: {sampler(ref)} vs {sampler(got)}")
-    d = max_abs_diff(ref, got)
-    print(f"max |w_resumed_at_world_1 - w_uninterrupted_world_2| = {d:.3g}")
-    if d > 1e-4:
-        fail(f"weights differ by {d} (> 1e-4)")
-    print(f"PASS: resume at another world size: same samples consumed, weights within {d:.2g}")
+    # "Close": the two trajectories differ only by float summation order (2 x 2 vs 1 x 4
+    # samples per reduction). Compare their distance with how far the weights moved in the
+    # last K steps (Adam moves every weight by ~lr per step, so a max-abs bound says little).
+    d = mean_abs_diff(ref, got)
+    moved = mean_abs_diff(ref, os.path.join(full, "checkpoints", f"step-{K:09d}"))
+    print(f"mean |w_resumed_at_world_1 - w_uninterrupted_world_2| = {d:.3g}; "
+          f"mean movement over the last {K} steps = {moved:.3g}; ratio {d / moved:.3g}")
+    if not d < 0.05 * moved:
+        fail(f"weights are not close: {d:.3g} >= 5% of the movement {moved:.3g}")
+    print(f"PASS: resume at another world size: same samples consumed, weights within {d / moved:.1%} "
+          "of the last K steps' movement")

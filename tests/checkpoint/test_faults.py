@@ -6,6 +6,9 @@
              every rank stops with exit 1 and one clear error; the previous checkpoint still
              verifies and resumes. Skips where mount is not allowed.
   readonly   run.dir/checkpoints made immutable (chattr +i; root ignores mode bits): same.
+  damaged    the newest checkpoint damaged (one flipped byte in G.pt; then also truncated
+             optim_D.pt in the next): --resume auto skips it, says so, uses the previous good
+             one and finishes.
   nan_stop   test fault switch CULTUREGAN_FAULT_NAN_AT_STEP=3 on rank 1, train.non_finite=stop:
              every rank stops (non-zero) with a diagnostic naming step, phase and loss term.
   nan_skip   the same with train.non_finite=skip: the step is skipped on every rank, the run
@@ -138,6 +141,30 @@ elif mode == "readonly":
         subprocess.run(["chattr", "-i", work])
     save_fails(setup, lambda: subprocess.run(["chattr", "+i", ck], check=True),
                lambda: subprocess.run(["chattr", "-i", ck]), "Operation not permitted")
+elif mode == "damaged":
+    run(mpi(2, train_args(corpus, run_dir, 6, every=2)), expect_rc=0)
+    ck = os.path.join(run_dir, "checkpoints")
+    with open(os.path.join(ck, "step-000000006", "G.pt"), "r+b") as f:  # bit rot, same size
+        f.seek(200)
+        b = f.read(1)
+        f.seek(200)
+        f.write(bytes([b[0] ^ 0x40]))
+    os.truncate(os.path.join(ck, "step-000000004", "optim_D.pt"), 100)  # a torn copy
+    # An explicit --resume of the damaged one is bad input (exit 2) naming the file.
+    rc, out = run(mpi(2, train_args(corpus, os.path.join(work, "other"), 8) +
+                      ["--resume", os.path.join(ck, "step-000000006")]))
+    if rc != 2 or "G.pt: expected CRC-32" not in out:
+        fail("--resume of a damaged checkpoint: expected exit 2 naming G.pt")
+    rc, out = run(mpi(2, train_args(corpus, run_dir, 8, every=2) + ["--resume", "auto"]), expect_rc=0)
+    for want in (r"skipping damaged checkpoint \S+step-000000006: \S+step-000000006/G.pt: expected CRC-32 \w+ "
+                 r"\(MANIFEST\), found \w+: damaged",
+                 r"skipping damaged checkpoint \S+step-000000004: \S+optim_D.pt: expected \d+ bytes \(MANIFEST\), "
+                 r"found 100: truncated",
+                 r"using the previous good checkpoint \S+step-000000002",
+                 r"resumed from \S+step-000000002 at step 2"):
+        if not re.search(want, out):
+            fail(f"output lacks /{want}/")
+    print("PASS: damaged/truncated newest checkpoints skipped with a message; resumed from the previous good one")
 elif mode in ("nan_stop", "nan_skip"):
     policy = mode.split("_")[1]
     env = {"CULTUREGAN_FAULT_NAN_AT_STEP": "3", "CULTUREGAN_FAULT_NAN_RANK": "1"}
