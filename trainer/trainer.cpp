@@ -145,7 +145,8 @@ int run_training(const TrainOptions& options, const distributed::ProcessEnv& env
   state.sampler.seed = static_cast<uint64_t>(cfg.train.seed);
   state.world_size = env.world_size;
   state.config_hash = cfg.hash();
-  if (!options.resume.empty()) {
+  std::string resume_error;  // a bad --resume: every rank learns it, one line is printed, exit 2
+  if (!options.resume.empty()) try {
     std::vector<std::string> notes;
     const auto dir = checkpointer.resolve(options.resume, &notes);
     if (root)
@@ -165,6 +166,18 @@ int run_training(const TrainOptions& options, const distributed::ProcessEnv& env
     } else if (root) {
       fmt::print("culturegan-train: --resume {}: no checkpoint in {}, starting from step 0\n", options.resume,
                  checkpointer.root());
+    }
+  } catch (const CheckpointError& e) {
+    resume_error = e.what();
+  }
+  {
+    auto bad = torch::tensor({resume_error.empty() ? 0.0 : 1.0, root && !resume_error.empty() ? 1.0 : 0.0},
+                             torch::kDouble);
+    comm->all_reduce(bad, distributed::ReduceOp::kSum, "resume_error_check");
+    if (bad[0].item<double>() > 0) {
+      if (!resume_error.empty() && (root || bad[1].item<double>() == 0))
+        fmt::print(stderr, "culturegan-train: error: {}\n", resume_error);
+      return kExitBadInput;
     }
   }
   // All ranks must resume from the same step.

@@ -155,6 +155,8 @@ elif mode == "damaged":
                       ["--resume", os.path.join(ck, "step-000000006")]))
     if rc != 2 or "G.pt: expected CRC-32" not in out:
         fail("--resume of a damaged checkpoint: expected exit 2 naming G.pt")
+    if len(re.findall(r"error: --resume", out)) != 1:
+        fail("--resume of a damaged checkpoint: expected exactly one error line (from rank 0)")
     rc, out = run(mpi(2, train_args(corpus, run_dir, 8, every=2) + ["--resume", "auto"]), expect_rc=0)
     for want in (r"skipping damaged checkpoint \S+step-000000006: \S+step-000000006/G.pt: expected CRC-32 \w+ "
                  r"\(MANIFEST\), found \w+: damaged",
