@@ -8,11 +8,15 @@
 #include "distributed/process_env.h"
 #include "trainer/checkpoint.h"
 #include "trainer/config.h"
+#include "trainer/signals.h"
 #include "trainer/trainer.h"
 
 using namespace culturegan;
 
 int main(int argc, char** argv) {
+  // First thing: a SIGUSR1/SIGTERM during start-up (MPI init, corpus, resume) only sets the
+  // flag, and the run saves and exits 75 after its first step instead of dying.
+  trainer::install_preemption_handlers();
   distributed::MpiRuntime mpi(&argc, &argv);
   const auto& env = mpi.env();
   const bool root = env.rank == 0;

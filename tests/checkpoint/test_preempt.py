@@ -7,7 +7,9 @@
            agree through the all-reduce; exit 75 and a checkpoint.
   wrapper  SIGTERM to launch/culturegan-mpirun: forwarded as USR1, exit 75; running the
            wrapper again resumes and finishes (exit 0).
-Usage: test_preempt.py usr1|term1|wrapper"""
+  startup  SIGTERM to both ranks during start-up (as soon as their handlers are installed,
+           before the first step): they still save after step 1 and exit 75.
+Usage: test_preempt.py usr1|term1|wrapper|startup"""
 import os
 import re
 import signal
@@ -73,7 +75,33 @@ def check_saved(out, rc):
     return step
 
 
-if mode in ("usr1", "term1"):
+def catches(pid, sig):
+    try:
+        for line in open(f"/proc/{pid}/status"):
+            if line.startswith("SigCgt:"):
+                return bool(int(line.split()[1], 16) & (1 << (sig - 1)))
+    except OSError:
+        pass
+    return False
+
+
+if mode == "startup":
+    p, lines, t = start(mpi(2, train_args(corpus, run_dir, STEPS)))
+    ranks = []
+    def ready():
+        ranks[:] = children_of(p.pid)
+        return len(ranks) == 2 and all(catches(r, signal.SIGTERM) for r in ranks)
+    wait_for(ready, 60, "both ranks to install their SIGTERM handler")
+    started = any(re.search(r"^step \d+/", l) for l in lines)
+    for r in ranks:
+        os.kill(r, signal.SIGTERM)
+    rc = p.wait(timeout=120)
+    t.join(5)
+    out = "".join(lines)
+    print(out)
+    step = check_saved(out, rc)
+    print(f"PASS: SIGTERM during start-up (training had {'' if started else 'not '}begun) -> saved at step {step}, exit 75")
+elif mode in ("usr1", "term1"):
     cmd = mpi(2, train_args(corpus, run_dir, STEPS))
     if mode == "usr1":
         send = lambda p: p.send_signal(signal.SIGUSR1)
