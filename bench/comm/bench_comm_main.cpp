@@ -107,13 +107,15 @@ int main(int argc, char** argv) {
   const double fused_vs_single = gs.single_allreduce_s / gs.fused_comm_s;
   const double fused_pack_vs_single = gs.single_allreduce_s / gs.fused_s;
   const double fused_vs_per_tensor = gs.per_tensor_s / gs.fused_comm_s;
+  const double fused_pack_vs_per_tensor = gs.per_tensor_s / gs.fused_s;
   std::string buckets;
   for (size_t i = 0; i < gs.bucket_bytes.size(); ++i) buckets += (i ? ", " : "") + std::to_string(gs.bucket_bytes[i]);
   say(fmt::format("(b) quickstart G+D gradients: {} tensors, {} bytes, buckets [{}]\n"
                   "    per tensor {:.1f} us, fused buckets {:.1f} us (with pack/unpack {:.1f} us; blocking per bucket "
                   "{:.1f} us), one MPI_Allreduce {:.1f} us\n    fused_vs_single_allreduce {:.3f} (with pack {:.3f}), fused_vs_per_tensor {:.2f}\n",
                   gs.tensors, gs.bytes, buckets, gs.per_tensor_s * 1e6, gs.fused_comm_s * 1e6, gs.fused_s * 1e6,
-                  gs.fused_blocking_s * 1e6, gs.single_allreduce_s * 1e6, fused_vs_single, fused_pack_vs_single, fused_vs_per_tensor));
+                  gs.fused_blocking_s * 1e6, gs.single_allreduce_s * 1e6, fused_vs_single, fused_pack_vs_single, fused_vs_per_tensor,
+                  fused_pack_vs_per_tensor));
 
   // (c)
   cb::ScalingResult sc;
@@ -143,11 +145,12 @@ int main(int argc, char** argv) {
         "\"bucket_bytes\": [%s], \"per_tensor_us\": %.2f, \"fused_us\": %.2f, \"fused_with_pack_us\": %.2f, "
         "\"fused_blocking_us\": %.2f, \"single_allreduce_us\": %.2f}, \"fused_vs_single_allreduce\": %.4f, "
         "\"fused_with_pack_vs_single_allreduce\": %.4f, \"fused_vs_per_tensor\": %.4f, "
+        "\"fused_with_pack_vs_per_tensor\": %.4f, "
         "\"images_per_second\": {\"train_1\": %.3f, \"train_2\": %.3f, \"ddp_1\": %.3f, \"ddp_2\": %.3f}, "
         "\"scaling_2_ranks\": %.4f, \"ddp_scaling_2_ranks\": %.4f, \"commands\": \"%s\", \"errors\": \"%s\"}\n",
         env.world_size, sweep.c_str(), static_cast<long long>(gs.tensors), static_cast<long long>(gs.bytes),
         buckets.c_str(), gs.per_tensor_s * 1e6, gs.fused_comm_s * 1e6, gs.fused_s * 1e6, gs.fused_blocking_s * 1e6,
-        gs.single_allreduce_s * 1e6, fused_vs_single, fused_pack_vs_single, fused_vs_per_tensor, sc.train_1, sc.train_2, sc.ddp_1, sc.ddp_2,
+        gs.single_allreduce_s * 1e6, fused_vs_single, fused_pack_vs_single, fused_vs_per_tensor, fused_pack_vs_per_tensor, sc.train_1, sc.train_2, sc.ddp_1, sc.ddp_2,
         scaling, ddp_scaling, json_escape(sc.commands).c_str(), json_escape(sc.error).c_str());
   }
   return 0;
