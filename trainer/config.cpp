@@ -93,14 +93,24 @@ const std::vector<Entry>& schema() {
       entry("model.g_res_blocks", Kind::kInt, &Config::model, &ModelConfig::g_res_blocks),
       entry("model.d_conv_dim", Kind::kInt, &Config::model, &ModelConfig::d_conv_dim),
       entry("model.d_layers", Kind::kInt, &Config::model, &ModelConfig::d_layers),
+      entry("model.z_dim", Kind::kInt, &Config::model, &ModelConfig::z_dim),
+      entry("model.spectral_norm", Kind::kBool, &Config::model, &ModelConfig::spectral_norm),
+      entry("model.domain_a", Kind::kInt, &Config::model, &ModelConfig::domain_a),
+      entry("model.domain_b", Kind::kInt, &Config::model, &ModelConfig::domain_b),
       entry("loss.adversarial", Kind::kString, &Config::loss, &LossConfig::adversarial),
       entry("loss.lambda_cls", Kind::kFloat, &Config::loss, &LossConfig::lambda_cls),
       entry("loss.lambda_rec", Kind::kFloat, &Config::loss, &LossConfig::lambda_rec),
+      entry("loss.lambda_id", Kind::kFloat, &Config::loss, &LossConfig::lambda_id),
+      entry("loss.gp_lambda", Kind::kFloat, &Config::loss, &LossConfig::gp_lambda),
+      entry("loss.r1_gamma", Kind::kFloat, &Config::loss, &LossConfig::r1_gamma),
+      entry("loss.r1_interval", Kind::kInt, &Config::loss, &LossConfig::r1_interval),
+      entry("loss.diffaugment", Kind::kString, &Config::loss, &LossConfig::diffaugment),
       entry("optim.g_lr", Kind::kFloat, &Config::optim, &OptimConfig::g_lr),
       entry("optim.d_lr", Kind::kFloat, &Config::optim, &OptimConfig::d_lr),
       entry("optim.beta1", Kind::kFloat, &Config::optim, &OptimConfig::beta1),
       entry("optim.beta2", Kind::kFloat, &Config::optim, &OptimConfig::beta2),
       entry("optim.n_critic", Kind::kInt, &Config::optim, &OptimConfig::n_critic),
+      entry("optim.decay_start", Kind::kInt, &Config::optim, &OptimConfig::decay_start),
       entry("train.steps", Kind::kInt, &Config::train, &TrainConfig::steps),
       entry("train.batch_size", Kind::kInt, &Config::train, &TrainConfig::batch_size),
       entry("train.seed", Kind::kInt, &Config::train, &TrainConfig::seed),
@@ -112,6 +122,7 @@ const std::vector<Entry>& schema() {
       entry("train.device", Kind::kString, &Config::train, &TrainConfig::device),
       entry("train.non_finite", Kind::kString, &Config::train, &TrainConfig::non_finite),
       entry("train.max_minutes", Kind::kFloat, &Config::train, &TrainConfig::max_minutes),
+      entry("train.pool_size", Kind::kInt, &Config::train, &TrainConfig::pool_size),
       entry("checkpoint.every", Kind::kInt, &Config::checkpoint, &CheckpointConfig::every),
       entry("checkpoint.keep", Kind::kInt, &Config::checkpoint, &CheckpointConfig::keep),
       entry("distributed.backend", Kind::kString, &Config::distributed, &DistributedConfig::backend),
@@ -254,12 +265,30 @@ void validate(const Config& c, const std::string& origin) {
                                   origin, c.data.image_size));
   check_positive(origin, "data.threads", double(c.data.threads));
   check_positive(origin, "data.prefetch", double(c.data.prefetch));
-  check_one_of(origin, "model.kind", c.model.kind, {"stargan"});
+  check_one_of(origin, "model.kind", c.model.kind, {"stargan", "dcgan", "cyclegan"});
   check_positive(origin, "model.g_conv_dim", double(c.model.g_conv_dim));
   check_positive(origin, "model.g_res_blocks", double(c.model.g_res_blocks), true);
   check_positive(origin, "model.d_conv_dim", double(c.model.d_conv_dim));
   check_positive(origin, "model.d_layers", double(c.model.d_layers), true);
-  check_one_of(origin, "loss.adversarial", c.loss.adversarial, {"lsgan", "bce", "hinge"});
+  check_one_of(origin, "loss.adversarial", c.loss.adversarial, {"lsgan", "bce", "hinge", "wgan-gp"});
+  check_positive(origin, "model.z_dim", double(c.model.z_dim));
+  check_positive(origin, "model.domain_a", double(c.model.domain_a), true);
+  check_positive(origin, "model.domain_b", double(c.model.domain_b), true);
+  if (c.model.domain_a == c.model.domain_b)
+    throw ConfigError(fmt::format("{}: keys 'model.domain_a', 'model.domain_b': expected two different cultures, found {} twice",
+                                  origin, c.model.domain_a));
+  check_positive(origin, "loss.lambda_id", c.loss.lambda_id, true);
+  check_positive(origin, "loss.gp_lambda", c.loss.gp_lambda, true);
+  check_positive(origin, "loss.r1_gamma", c.loss.r1_gamma, true);
+  check_positive(origin, "loss.r1_interval", double(c.loss.r1_interval));
+  {
+    std::stringstream items(c.loss.diffaugment);
+    std::string item;
+    while (std::getline(items, item, ','))
+      check_one_of(origin, "loss.diffaugment", item, {"color", "translation", "cutout"});
+  }
+  check_positive(origin, "optim.decay_start", double(c.optim.decay_start), true);
+  check_positive(origin, "train.pool_size", double(c.train.pool_size), true);
   check_positive(origin, "optim.g_lr", c.optim.g_lr);
   check_positive(origin, "optim.d_lr", c.optim.d_lr);
   if (c.optim.beta1 < 0 || c.optim.beta1 >= 1 || c.optim.beta2 < 0 || c.optim.beta2 >= 1)

@@ -33,11 +33,20 @@ struct ModelConfig {
   int64_t g_res_blocks = 6;        ///< model.g_res_blocks
   int64_t d_conv_dim = 64;         ///< model.d_conv_dim
   int64_t d_layers = 0;            ///< model.d_layers: stride-2 convs in D; 0 = log2(S) - 1
+  int64_t z_dim = 100;             ///< model.z_dim: noise length (dcgan)
+  bool spectral_norm = false;      ///< model.spectral_norm: spectral norm on D's convs (dcgan, cyclegan)
+  int64_t domain_a = 0;            ///< model.domain_a: culture index of domain A (cyclegan)
+  int64_t domain_b = 1;            ///< model.domain_b: culture index of domain B (cyclegan)
 };
 struct LossConfig {
   std::string adversarial = "lsgan";  ///< loss.adversarial: lsgan | bce | hinge
   double lambda_cls = 1.0;            ///< loss.lambda_cls
   double lambda_rec = 10.0;           ///< loss.lambda_rec
+  double lambda_id = 0.0;             ///< loss.lambda_id: identity loss weight (cyclegan)
+  double gp_lambda = 10.0;            ///< loss.gp_lambda: WGAN-GP penalty weight (adversarial = wgan-gp)
+  double r1_gamma = 0.0;              ///< loss.r1_gamma: R1 weight; > 0 adds a D_reg phase
+  int64_t r1_interval = 16;           ///< loss.r1_interval: D_reg runs every this many steps (lazy R1)
+  std::string diffaugment;            ///< loss.diffaugment: "" or a list of color,translation,cutout
 };
 struct OptimConfig {
   double g_lr = 1e-4;   ///< optim.g_lr
@@ -45,6 +54,7 @@ struct OptimConfig {
   double beta1 = 0.5;   ///< optim.beta1
   double beta2 = 0.999; ///< optim.beta2
   int64_t n_critic = 1; ///< optim.n_critic: D steps per G step
+  int64_t decay_start = 0; ///< optim.decay_start: lr decays linearly to 0 from this step (0 = constant)
 };
 struct TrainConfig {
   int64_t steps = 1000;       ///< train.steps: total optimizer steps of D
@@ -58,6 +68,7 @@ struct TrainConfig {
   std::string device = "auto";     ///< train.device: auto | cpu | cuda
   std::string non_finite = "stop"; ///< train.non_finite: stop | skip
   double max_minutes = 0.0;        ///< train.max_minutes: stop early (checkpoint, export) after this wall time; 0 = off
+  int64_t pool_size = 50;          ///< train.pool_size: fake image pool per domain for D (cyclegan; 0 = off)
 };
 struct CheckpointConfig {
   int64_t every = 500;  ///< checkpoint.every: steps between checkpoints (0 = only at the end)

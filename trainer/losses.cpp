@@ -9,7 +9,8 @@ AdversarialLoss parse_adversarial_loss(const std::string& name) {
   if (name == "lsgan") return AdversarialLoss::kLsgan;
   if (name == "bce") return AdversarialLoss::kBce;
   if (name == "hinge") return AdversarialLoss::kHinge;
-  throw std::invalid_argument("adversarial loss: expected lsgan | bce | hinge, found \"" + name + "\"");
+  if (name == "wgan-gp") return AdversarialLoss::kWgan;
+  throw std::invalid_argument("adversarial loss: expected lsgan | bce | hinge | wgan-gp, found \"" + name + "\"");
 }
 
 torch::Tensor d_loss_real(AdversarialLoss kind, const torch::Tensor& real_logits) {
@@ -17,6 +18,7 @@ torch::Tensor d_loss_real(AdversarialLoss kind, const torch::Tensor& real_logits
     case AdversarialLoss::kLsgan: return (real_logits - 1).pow(2).mean();
     case AdversarialLoss::kBce: return F::softplus(-real_logits).mean();
     case AdversarialLoss::kHinge: return torch::relu(1 - real_logits).mean();
+    case AdversarialLoss::kWgan: return -real_logits.mean();
   }
   throw std::logic_error("unreachable");
 }
@@ -26,6 +28,7 @@ torch::Tensor d_loss_fake(AdversarialLoss kind, const torch::Tensor& fake_logits
     case AdversarialLoss::kLsgan: return fake_logits.pow(2).mean();
     case AdversarialLoss::kBce: return F::softplus(fake_logits).mean();
     case AdversarialLoss::kHinge: return torch::relu(1 + fake_logits).mean();
+    case AdversarialLoss::kWgan: return fake_logits.mean();
   }
   throw std::logic_error("unreachable");
 }
@@ -35,6 +38,7 @@ torch::Tensor g_loss_adv(AdversarialLoss kind, const torch::Tensor& fake_logits)
     case AdversarialLoss::kLsgan: return (fake_logits - 1).pow(2).mean();
     case AdversarialLoss::kBce: return F::softplus(-fake_logits).mean();
     case AdversarialLoss::kHinge: return -fake_logits.mean();
+    case AdversarialLoss::kWgan: return -fake_logits.mean();
   }
   throw std::logic_error("unreachable");
 }

@@ -2,6 +2,7 @@
 
 #include "trainer/ema.h"
 #include "trainer/models/bundle.h"
+#include "trainer/regularizers.h"
 
 namespace culturegan::trainer {
 
@@ -45,6 +46,9 @@ StarGanAlgorithm::StarGanAlgorithm(const Config& cfg, int64_t num_cultures, torc
   Phase g_phase{"G_main", cfg.optim.n_critic, g_->parameters(), opt_g_.get(),
                [this](const StepInput& in) { return g_main(in); }, {d_.ptr()}};
   phases_ = {d_phase, g_phase};
+  if (cfg.loss.r1_gamma > 0)
+    phases_.insert(phases_.begin() + 1, Phase{"D_reg", cfg.loss.r1_interval, d_->parameters(), opt_d_.get(),
+                                              [this](const StepInput& in) { return d_reg(in); }, {g_.ptr()}});
 }
 
 torch::Tensor StarGanAlgorithm::target_labels(const StepInput& in, int64_t num_cultures) {
@@ -68,7 +72,8 @@ torch::Tensor StarGanAlgorithm::target_labels(const StepInput& in, int64_t num_c
 
 LossTerms StarGanAlgorithm::d_main(const StepInput& in) {
   const auto c_trg = target_labels(in, num_cultures_);
-  auto [src_real, cls_real] = d_->forward(in.images);
+  auto real_aug = diff_augment(in.images, cfg_.loss.diffaugment, in, 10);
+  auto [src_real, cls_real] = d_->forward(real_aug);
   auto loss_real = d_loss_real(adv_, src_real);
   auto loss_cls = culture_classification_loss(cls_real, in.labels);
   torch::Tensor x_fake;
@@ -76,15 +81,33 @@ LossTerms StarGanAlgorithm::d_main(const StepInput& in) {
     torch::NoGradGuard no_grad;
     x_fake = g_->forward(in.images, models::one_hot(c_trg, num_cultures_));
   }
-  auto loss_fake = d_loss_fake(adv_, d_->forward(x_fake).first);
+  auto fake_aug = diff_augment(x_fake, cfg_.loss.diffaugment, in, 11);
+  auto loss_fake = d_loss_fake(adv_, d_->forward(fake_aug).first);
   auto total = loss_real + loss_fake + cfg_.loss.lambda_cls * loss_cls;
-  return {total, {{"adv_real", loss_real}, {"adv_fake", loss_fake}, {"cls", loss_cls}}};
+  LossTerms out{total, {{"adv_real", loss_real}, {"adv_fake", loss_fake}, {"cls", loss_cls}}};
+  if (adv_ == AdversarialLoss::kWgan && cfg_.loss.gp_lambda > 0) {
+    auto gp = gradient_penalty([this](const torch::Tensor& x) { return d_->forward(x).first; }, real_aug, fake_aug,
+                               batch_uniform(in, 12));
+    out.total = out.total + cfg_.loss.gp_lambda * gp;
+    out.terms.emplace_back("gp", gp);
+  }
+  return out;
+}
+
+LossTerms StarGanAlgorithm::d_reg(const StepInput& in) {
+  auto x = in.images.detach().requires_grad_(true);
+  auto src = d_->forward(diff_augment(x, cfg_.loss.diffaugment, in, 13)).first;
+  auto r1 = r1_penalty(src, x);
+  LossTerms out;
+  out.total = 0.5 * cfg_.loss.r1_gamma * static_cast<double>(cfg_.loss.r1_interval) * r1;
+  out.terms.emplace_back("r1", r1);
+  return out;
 }
 
 LossTerms StarGanAlgorithm::g_main(const StepInput& in) {
   const auto c_trg = target_labels(in, num_cultures_);
   auto x_fake = g_->forward(in.images, models::one_hot(c_trg, num_cultures_));
-  auto [src_fake, cls_fake] = d_->forward(x_fake);
+  auto [src_fake, cls_fake] = d_->forward(diff_augment(x_fake, cfg_.loss.diffaugment, in, 14));
   auto loss_adv = g_loss_adv(adv_, src_fake);
   auto loss_cls = culture_classification_loss(cls_fake, c_trg);
   auto x_rec = g_->forward(x_fake, models::one_hot(in.labels, num_cultures_));

@@ -70,7 +70,7 @@ TEST(Config, SetErrorsNameTheFlag) {
 TEST(Config, RangesAndChoicesAreChecked) {
   EXPECT_NE(error_of(kBase, {"train.batch_size=0"}).find("'train.batch_size': expected a value > 0, found 0"),
             std::string::npos);
-  EXPECT_NE(error_of(kBase, {"loss.adversarial=wgan"}).find("expected one of lsgan | bce | hinge, found \"wgan\""),
+  EXPECT_NE(error_of(kBase, {"loss.adversarial=wgan"}).find("expected one of lsgan | bce | hinge | wgan-gp, found \"wgan\""),
             std::string::npos);
   EXPECT_NE(error_of("[train]\nsteps = 1\n").find("'data.corpus': required"), std::string::npos);
   EXPECT_NE(error_of(kBase, {"data.image_size=66"}).find("multiple of 4"), std::string::npos);
