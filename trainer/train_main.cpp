@@ -9,6 +9,7 @@
 #include "trainer/checkpoint.h"
 #include "trainer/config.h"
 #include "trainer/signals.h"
+#include "trainer/train_step.h"
 #include "trainer/trainer.h"
 
 using namespace culturegan;
@@ -60,6 +61,11 @@ int main(int argc, char** argv) {
     std::fflush(stderr);
     if (env.world_size > 1) distributed::abort_all(trainer::kExitBadInput);
     return trainer::kExitBadInput;
+  } catch (const trainer::NonFiniteLossError& e) {
+    // Every rank agreed on it: the ranks that computed the bad term (and rank 0) say so,
+    // and all exit cleanly with code 1.
+    if (root || e.seen_here()) fmt::print(stderr, "culturegan-train: rank {}: error: {}\n", env.rank, e.what());
+    return trainer::kExitError;
   } catch (const std::exception& e) {
     fmt::print(stderr, "culturegan-train: rank {}: error: {}\n", env.rank, e.what());
     std::fflush(stderr);

@@ -30,9 +30,10 @@ StepResult run_step(GanAlgorithm& algo, distributed::GradientReducer& reducer, d
     if (flag.item<double>() > 0) {
       set_frozen(phase, false);
       if (non_finite == "stop")
-        throw std::runtime_error(fmt::format("non-finite loss at step {} in phase {}{} ({} of {} ranks)", in.step,
+        throw NonFiniteLossError(fmt::format("non-finite loss at step {} in phase {}{} ({} of {} ranks)", in.step,
                                              phase.name, bad.empty() ? " on another rank" : ", term '" + bad + "'",
-                                             static_cast<int>(flag.item<double>()), comm.world_size()));
+                                             static_cast<int>(flag.item<double>()), comm.world_size()),
+                                 !bad.empty());
       result.skipped = true;
       return result;
     }

@@ -1,6 +1,7 @@
 // One training step: every due phase's loss, backward, gradient all-reduce, optimizer step.
 #pragma once
 #include <map>
+#include <stdexcept>
 #include <string>
 
 #include "distributed/communicator.h"
@@ -8,6 +9,18 @@
 #include "trainer/gan_algorithm.h"
 
 namespace culturegan::trainer {
+
+/// A non-finite loss with train.non_finite = "stop". Thrown on every rank alike (the ranks
+/// agree first), so every rank can exit cleanly without MPI_Abort. `seen_here()` tells
+/// whether this rank computed the non-finite term itself.
+class NonFiniteLossError : public std::runtime_error {
+ public:
+  NonFiniteLossError(const std::string& what, bool seen_here) : std::runtime_error(what), seen_here_(seen_here) {}
+  bool seen_here() const { return seen_here_; }
+
+ private:
+  bool seen_here_;
+};
 
 struct StepResult {
   bool skipped = false;  ///< a non-finite loss made every rank skip the rest of the step
@@ -17,7 +30,7 @@ struct StepResult {
 /// Runs the phases of `algo` due at `in.step` (step % interval == 0), in order: freeze the
 /// phase's `frozen` modules, zero grads, loss, agree across ranks that every loss term is
 /// finite (one all-reduce of a flag), backward between reducer.begin/finish, optimizer step.
-/// A non-finite term: with non_finite == "stop" throws std::runtime_error naming the step,
+/// A non-finite term: with non_finite == "stop" throws NonFiniteLossError naming the step,
 /// phase and term on every rank; with "skip" the step's remaining phases are skipped on every
 /// rank. Calls algo.after_step unless skipped. Collective: every rank calls it.
 StepResult run_step(GanAlgorithm& algo, distributed::GradientReducer& reducer, distributed::Communicator& comm,

@@ -173,8 +173,10 @@ elif mode in ("nan_stop", "nan_skip"):
     rc, out = run(mpi(2, train_args(corpus, run_dir, 6, extra=[f"train.non_finite={policy}"])), env=env,
                   timeout=120)
     if policy == "stop":
-        if rc == 0:
-            fail("a non-finite loss with train.non_finite=stop exited 0")
+        if rc != 1:
+            fail(f"a non-finite loss with train.non_finite=stop: expected exit 1 on every rank, got {rc}")
+        if "MPI_ABORT" in out:
+            fail("the ranks were aborted instead of agreeing and exiting cleanly")
         if not re.search(r"non-finite loss at step 3 in phase D_main, term 'adv_real'", out):
             fail("no diagnostic naming the step, phase D_main and loss term")
         if "(1 of 2 ranks)" not in out:
