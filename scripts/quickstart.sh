@@ -20,7 +20,8 @@ t0=$(date +%s)
 stage() { local now; now=$(date +%s); stage_names+=("$1"); stage_secs+=($((now - t0))); t0=$now; }
 
 bash scripts/install-deps.sh;                       stage install
-BUILD_DIR=$BUILD_DIR bash scripts/build.sh;         stage build
+BUILD_DIR=$BUILD_DIR TARGETS="culturegan-ingest culturegan-train culturegan-infer" bash scripts/build.sh
+stage build
 mkdir -p runs
 "$BUILD_DIR/bin/culturegan-ingest" --input "$CORPUS" --output runs/corpus-64.h5 --size 64 --val-fraction 0.1 --seed 0
 stage ingest
