@@ -265,7 +265,7 @@ void validate(const Config& c, const std::string& origin) {
                                   origin, c.data.image_size));
   check_positive(origin, "data.threads", double(c.data.threads));
   check_positive(origin, "data.prefetch", double(c.data.prefetch));
-  check_one_of(origin, "model.kind", c.model.kind, {"stargan", "dcgan", "cyclegan"});
+  check_one_of(origin, "model.kind", c.model.kind, {"stargan", "starganv2", "dcgan", "cyclegan"});
   check_positive(origin, "model.g_conv_dim", double(c.model.g_conv_dim));
   check_positive(origin, "model.g_res_blocks", double(c.model.g_res_blocks), true);
   check_positive(origin, "model.d_conv_dim", double(c.model.d_conv_dim));

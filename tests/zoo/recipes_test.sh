@@ -43,6 +43,7 @@ recipe dcgan_sn_wgan dcgan_conditional.toml "$work/c.h5" --set model.z_dim=8 --s
   --set loss.adversarial=wgan-gp --set loss.diffaugment=color,translation,cutout --set loss.r1_gamma=1 --set loss.r1_interval=2
 recipe cyclegan cyclegan.toml "$work/c2.h5" --set model.g_res_blocks=1 --set train.pool_size=2 --set optim.decay_start=2 \
   --set loss.r1_gamma=1 --set loss.r1_interval=2
+recipe starganv2 starganv2.toml "$work/c.h5" --set model.g_res_blocks=1 --set model.z_dim=4 --set loss.r1_interval=2
 recipe stargan quickstart.toml "$work/c.h5" --set model.g_res_blocks=1 --set loss.adversarial=wgan-gp \
   --set loss.r1_gamma=1 --set loss.r1_interval=2 --set loss.diffaugment=color,translation,cutout
 grep -q '"D_reg.r1"' "$work/run-stargan/metrics.jsonl" || fail "stargan: no D_reg phase in metrics.jsonl"

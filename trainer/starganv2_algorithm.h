@@ -1,0 +1,56 @@
+// StarGAN v2-style multi-domain translator (Choi et al., "StarGAN v2: Diverse Image Synthesis
+// for Multiple Domains", CVPR 2020), latent-guided, at small scale:
+//   mapping network F: z → per-culture style s̃ = F_y(z);  style encoder E: x → E_y(x);
+//   generator G(x, s): IN residual encoder, AdaIN residual decoder (style injected by
+//   AdaIN(h, s) = (1 + γ(s))·IN(h) + β(s), Huang & Belongie 2017);
+//   discriminator D: conv trunk with one real/fake output per culture, D_y(x).
+// D_main: adv_real(D_y(x)) + adv_fake(D_ỹ(G(x, s̃)))                       (eq. 1)
+// D_reg:  R1 with γ = loss.r1_gamma (1 in the paper), lazy every loss.r1_interval steps
+// G_main: adv(D_ỹ(G(x, s̃))) + λ_sty·|s̃ − E_ỹ(G(x, s̃))|₁                    (eq. 2)
+//         − λ_ds·|G(x, s̃₁) − G(x, s̃₂)|₁ + λ_cyc·|x − G(G(x, s̃), E_y(x))|₁   (eq. 3, 4)
+// Keys reused (no new schema): model.z_dim = latent size, loss.lambda_cls = λ_sty,
+// loss.lambda_id = λ_ds, loss.lambda_rec = λ_cyc. Style size 64. F, E and G share the G
+// optimizer and G_main phase (the paper uses a 100× smaller lr for F). Reference-guided
+// training and inference (E on a reference image) are not wired into culturegan-infer.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "trainer/config.h"
+#include "trainer/gan_algorithm.h"
+#include "trainer/losses.h"
+
+namespace culturegan::trainer {
+
+class StarGanV2Algorithm : public GanAlgorithm {
+ public:
+  StarGanV2Algorithm(const Config& cfg, int64_t num_cultures, torch::Device device);
+  ~StarGanV2Algorithm() override;
+  std::vector<Phase>& phases() override { return phases_; }
+  void after_step(int64_t step) override;
+  std::vector<std::pair<std::string, std::shared_ptr<torch::nn::Module>>> modules() override;
+  std::vector<std::pair<std::string, torch::optim::Optimizer*>> optimizers() override;
+  /// Latent-guided: style F_target(z_row) with a fixed z per row, G_ema.
+  torch::Tensor translate(const torch::Tensor& x, int64_t target) override;
+  /// Reference-guided: style E_target(reference) (reference [N,3,S,S]), G_ema.
+  torch::Tensor translate_reference(const torch::Tensor& x, const torch::Tensor& reference, int64_t target);
+  /// Writes G_ema, F_ema and E_ema as a torch archive (culturegan-infer reads stargan bundles only).
+  void export_bundle(const std::string& path, const std::vector<std::string>& cultures) override;
+
+  struct Nets;
+
+ private:
+  LossTerms d_main(const StepInput& in);
+  LossTerms d_reg(const StepInput& in);
+  LossTerms g_main(const StepInput& in);
+
+  Config cfg_;
+  int64_t num_cultures_;
+  AdversarialLoss adv_;
+  std::unique_ptr<Nets> nets_;
+  std::unique_ptr<torch::optim::Adam> opt_g_, opt_d_;
+  std::vector<Phase> phases_;
+};
+
+}  // namespace culturegan::trainer
