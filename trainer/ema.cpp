@@ -1,5 +1,6 @@
 #include "trainer/ema.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace culturegan::trainer {
@@ -24,6 +25,10 @@ void ema_update(torch::nn::Module& ema, const torch::nn::Module& model, double b
   const auto eb = ema.named_buffers(), mb = model.named_buffers();
   check_same(eb, mb, "buffer");
   for (size_t i = 0; i < eb.size(); ++i) eb[i].value().copy_(mb[i].value());
+}
+
+double ema_beta_at(double beta, int64_t step) {
+  return std::min(beta, (1.0 + static_cast<double>(step)) / (10.0 + static_cast<double>(step)));
 }
 
 void copy_weights(torch::nn::Module& dst, const torch::nn::Module& src) {

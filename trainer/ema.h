@@ -13,6 +13,12 @@ namespace culturegan::trainer {
 /// G_ema update with a fixed beta. Throws std::invalid_argument on a name or shape mismatch.
 void ema_update(torch::nn::Module& ema, const torch::nn::Module& model, double beta);
 
+/// The decay used at optimizer step `step` (0-based): min(beta, (1 + step) / (10 + step)).
+/// Early in a run G_ema follows G closely instead of staying near its random initial
+/// weights for ~1/(1 − beta) steps (with beta = 0.999 a 500-step run would export mostly
+/// noise). Source: TensorFlow's tf.train.ExponentialMovingAverage with num_updates.
+double ema_beta_at(double beta, int64_t step);
+
 /// Copies every parameter and buffer of `src` into `dst` (same structure).
 void copy_weights(torch::nn::Module& dst, const torch::nn::Module& src);
 

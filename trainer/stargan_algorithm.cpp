@@ -117,7 +117,7 @@ LossTerms StarGanAlgorithm::g_main(const StepInput& in) {
 }
 
 void StarGanAlgorithm::after_step(int64_t step) {
-  if (step % cfg_.optim.n_critic == 0) ema_update(*g_ema_, *g_, cfg_.train.ema_beta);
+  if (step % cfg_.optim.n_critic == 0) ema_update(*g_ema_, *g_, ema_beta_at(cfg_.train.ema_beta, step));
 }
 
 std::vector<std::pair<std::string, std::shared_ptr<torch::nn::Module>>> StarGanAlgorithm::modules() {

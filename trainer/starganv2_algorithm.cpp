@@ -259,9 +259,10 @@ LossTerms StarGanV2Algorithm::g_main(const StepInput& in) {
 void StarGanV2Algorithm::after_step(int64_t step) {
   if (step % cfg_.optim.n_critic != 0) return;
   auto& n = *nets_;
-  ema_update(*n.g_ema, *n.g, cfg_.train.ema_beta);
-  ema_update(*n.f_ema, *n.f, cfg_.train.ema_beta);
-  ema_update(*n.e_ema, *n.e, cfg_.train.ema_beta);
+  const double beta = ema_beta_at(cfg_.train.ema_beta, step);
+  ema_update(*n.g_ema, *n.g, beta);
+  ema_update(*n.f_ema, *n.f, beta);
+  ema_update(*n.e_ema, *n.e, beta);
 }
 
 std::vector<std::pair<std::string, std::shared_ptr<nn::Module>>> StarGanV2Algorithm::modules() {

@@ -10,7 +10,7 @@ fail() { echo "FAIL: $*"; exit 1; }
 
 for d in "$CORPUS"/*/; do
   c=$(basename "$d"); mkdir -p "$work/in/$c"
-  ls "$d" | sort | head -6 | while read -r f; do ln -s "$d$f" "$work/in/$c/$f"; done
+  files=("$d"*); for f in "${files[@]:0:6}"; do ln -s "$f" "$work/in/$c/"; done  # no `ls | head` (SIGPIPE)
 done
 "$BIN/culturegan-ingest" --input "$work/in" --output "$work/c.h5" --size 32 --val-fraction 0.34 --no-progress
 
@@ -35,7 +35,7 @@ mpirun -np 2 --oversubscribe "$BIN/culturegan-train" "${common[@]}" --set train.
 grep -q "time budget train.max_minutes = 0.0001 reached at step" "$work/log3" || fail "no time-budget stop"
 [ -s "$work/run2/generator.bundle" ] || fail "no bundle after the time-budget stop"
 
-img=$(ls "$work/in/photo/" | head -1)
+photos=("$work/in/photo/"*); img=$(basename "${photos[0]}")
 "$BIN/culturegan-infer" --bundle "$work/run/generator.bundle" --input "$work/in/photo/$img" --target ukiyo_e \
   --output "$work/out.png"
 "$PY" - "$work/in/photo/$img" "$work/out.png" <<'PYEOF'

@@ -70,6 +70,13 @@ TEST(Ema, FollowsTheFormula) {
   EXPECT_TRUE(torch::allclose(ema->parameters()[0], 0.9 * before + 0.1 * p0, 1e-6, 1e-6));
 }
 
+TEST(Ema, DecayWarmsUp) {
+  EXPECT_DOUBLE_EQ(trainer::ema_beta_at(0.999, 0), 0.1);        // (1 + 0) / (10 + 0)
+  EXPECT_DOUBLE_EQ(trainer::ema_beta_at(0.999, 90), 91.0 / 100.0);
+  EXPECT_DOUBLE_EQ(trainer::ema_beta_at(0.999, 100000), 0.999);  // capped at beta
+  EXPECT_DOUBLE_EQ(trainer::ema_beta_at(0.0, 5), 0.0);
+}
+
 TEST(Bundle, RoundTripsAndDetectsDamage) {
   torch::manual_seed(1);
   models::StarGanGenerator g(small_spec());
