@@ -1,7 +1,11 @@
 #include "distributed/mpi_communicator.h"
 
 #include <algorithm>
+#include <chrono>
 #include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -26,6 +30,33 @@ MPI_Datatype mpi_datatype(torch::ScalarType dtype) {
 namespace {
 
 constexpr int64_t kMaxCount = INT_MAX;
+
+// Waits for requests without holding a core for long: MPI_Test in a tight loop for the
+// first 1 ms (ordinary completions keep their latency; a bucket takes ~0.1-3 ms), then
+// MPI_Test + sleep, backing off from 20 us to 200 us. A rank that waits for a slower one (or for its own loader threads) so leaves the
+// core to them, as gloo's blocking sockets do; OpenMPI's shared-memory transport only spins.
+// CULTUREGAN_MPI_WAIT=spin restores plain blocking MPI calls.
+bool polite_waits() {
+  static const bool polite = [] {
+    const char* v = std::getenv("CULTUREGAN_MPI_WAIT");
+    return !(v && std::strcmp(v, "spin") == 0);
+  }();
+  return polite;
+}
+
+void polite_wait(std::vector<MPI_Request>& requests) {
+  using clock = std::chrono::steady_clock;
+  const auto start = clock::now();
+  auto pause = std::chrono::microseconds(20);
+  for (;;) {
+    int done = 0;
+    MPI_Testall(static_cast<int>(requests.size()), requests.data(), &done, MPI_STATUSES_IGNORE);
+    if (done) return;
+    if (clock::now() - start < std::chrono::milliseconds(1)) continue;
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::microseconds(200));
+  }
+}
 
 bool needs_float_staging(torch::ScalarType t) { return t == torch::kHalf || t == torch::kBFloat16; }
 
@@ -61,7 +92,8 @@ class MpiWork : public Work {
   }
   void wait() override {
     if (done_) return;
-    MPI_Waitall(static_cast<int>(requests_.size()), requests_.data(), MPI_STATUSES_IGNORE);
+    if (polite_waits()) polite_wait(requests_);
+    else MPI_Waitall(static_cast<int>(requests_.size()), requests_.data(), MPI_STATUSES_IGNORE);
     complete();
   }
 
@@ -78,12 +110,6 @@ class MpiWork : public Work {
   Watchdog* watchdog_;
   uint64_t handle_;
   bool done_ = false;
-};
-
-class DoneWork : public Work {
- public:
-  bool test() override { return true; }
-  void wait() override {}
 };
 
 class MpiCommunicator : public Communicator {
@@ -114,10 +140,17 @@ class MpiCommunicator : public Communicator {
     const int64_t n = wire.numel();
     const int64_t elem = wire.element_size();
     auto* base = static_cast<char*>(wire.data_ptr());
+    std::vector<MPI_Request> requests;
     for (int64_t off = 0; off < n; off += kMaxCount) {
       const int count = static_cast<int>(std::min(kMaxCount, n - off));
-      MPI_Allreduce(MPI_IN_PLACE, base + off * elem, count, type, MPI_SUM, comm_);
+      if (!polite_waits()) {
+        MPI_Allreduce(MPI_IN_PLACE, base + off * elem, count, type, MPI_SUM, comm_);
+        continue;
+      }
+      requests.emplace_back();
+      MPI_Iallreduce(MPI_IN_PLACE, base + off * elem, count, type, MPI_SUM, comm_, &requests.back());
     }
+    if (!requests.empty()) polite_wait(requests);
     if (op == ReduceOp::kAverage && size_ > 1) wire.div_(static_cast<double>(size_));
     if (!wire.is_same(tensor)) tensor.copy_(wire);
   }
@@ -149,9 +182,17 @@ class MpiCommunicator : public Communicator {
     Scope scope(this, tag);
     auto* base = static_cast<char*>(tensor.data_ptr());
     const int64_t bytes = tensor.numel() * tensor.element_size();
+    std::vector<MPI_Request> requests;
     for (int64_t off = 0; off < bytes; off += kMaxCount) {
-      MPI_Bcast(base + off, static_cast<int>(std::min(kMaxCount, bytes - off)), MPI_BYTE, root, comm_);
+      const int count = static_cast<int>(std::min(kMaxCount, bytes - off));
+      if (!polite_waits()) {
+        MPI_Bcast(base + off, count, MPI_BYTE, root, comm_);
+        continue;
+      }
+      requests.emplace_back();
+      MPI_Ibcast(base + off, count, MPI_BYTE, root, comm_, &requests.back());
     }
+    if (!requests.empty()) polite_wait(requests);
   }
 
   std::vector<torch::Tensor> all_gather(const torch::Tensor& tensor, const std::string& tag) override {
@@ -161,8 +202,15 @@ class MpiCommunicator : public Communicator {
     torch::Tensor out = torch::empty({size_, tensor.numel()}, tensor.options());
     {
       Scope scope(this, tag);
-      MPI_Allgather(tensor.data_ptr(), static_cast<int>(bytes), MPI_BYTE, out.data_ptr(), static_cast<int>(bytes),
-                    MPI_BYTE, comm_);
+      if (polite_waits()) {
+        std::vector<MPI_Request> requests(1);
+        MPI_Iallgather(tensor.data_ptr(), static_cast<int>(bytes), MPI_BYTE, out.data_ptr(), static_cast<int>(bytes),
+                       MPI_BYTE, comm_, &requests[0]);
+        polite_wait(requests);
+      } else {
+        MPI_Allgather(tensor.data_ptr(), static_cast<int>(bytes), MPI_BYTE, out.data_ptr(), static_cast<int>(bytes),
+                      MPI_BYTE, comm_);
+      }
     }
     std::vector<torch::Tensor> result;
     for (int r = 0; r < size_; ++r) result.push_back(out[r].view(tensor.sizes()));
@@ -171,7 +219,13 @@ class MpiCommunicator : public Communicator {
 
   void barrier(const std::string& tag) override {
     Scope scope(this, tag);
-    MPI_Barrier(comm_);
+    if (polite_waits()) {
+      std::vector<MPI_Request> requests(1);
+      MPI_Ibarrier(comm_, &requests[0]);
+      polite_wait(requests);
+    } else {
+      MPI_Barrier(comm_);
+    }
   }
 
  private:
