@@ -35,11 +35,12 @@ constexpr int64_t kMaxCount = INT_MAX;
 // first 1 ms (ordinary completions keep their latency; a bucket takes ~0.1-3 ms), then
 // MPI_Test + sleep, backing off from 20 us to 200 us. A rank that waits for a slower one (or for its own loader threads) so leaves the
 // core to them, as gloo's blocking sockets do; OpenMPI's shared-memory transport only spins.
-// CULTUREGAN_MPI_WAIT=spin restores plain blocking MPI calls.
+// Opt-in (CULTUREGAN_MPI_WAIT=polite): libnbc progresses only inside MPI calls, so the
+// sleeps slowed the reducer's bucket all-reduces (bench/comm/RESULTS.md); default is spin.
 bool polite_waits() {
   static const bool polite = [] {
     const char* v = std::getenv("CULTUREGAN_MPI_WAIT");
-    return !(v && std::strcmp(v, "spin") == 0);
+    return v && std::strcmp(v, "polite") == 0;
   }();
   return polite;
 }

@@ -16,9 +16,9 @@ MPI_Datatype mpi_datatype(torch::ScalarType dtype);
 /// all_reduce is MPI_Allreduce (OpenMPI's tuned algorithms); all_reduce_async is
 /// MPI_Iallreduce, progressed by Work::test()/wait() (the reducer calls test() from its
 /// gradient hooks, so no extra thread spins on the 2-core CI machines).
-/// Blocking calls are the non-blocking MPI call plus a "polite" wait: MPI_Test for 1 ms,
-/// then MPI_Test + sleep (20..200 us backoff), so a rank waiting for a slower one frees its core
-/// (CULTUREGAN_MPI_WAIT=spin: plain MPI_Allreduce/MPI_Bcast/... instead).
+/// Blocking calls are MPI_Allreduce/MPI_Bcast/MPI_Allgather/MPI_Barrier and Work::wait is
+/// MPI_Waitall. CULTUREGAN_MPI_WAIT=polite (opt-in) makes every wait MPI_Test for 1 ms, then
+/// MPI_Test + sleep (20..200 us backoff), so a rank waiting for a slower one frees its core.
 /// kAverage = MPI_SUM then division by the world size in place.
 /// Messages above INT_MAX elements are split into several calls.
 std::unique_ptr<Communicator> make_mpi_communicator(const ProcessEnv& env, const WatchdogOptions& watchdog);
