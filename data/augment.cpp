@@ -55,7 +55,8 @@ std::vector<Tap> taps(int start, int len, int out, bool flip) {
 
 }  // namespace
 
-void render_augmented(const uint8_t* src, int image_size, const AugmentDraw& draw, int out_size, float* dst) {
+void render_augmented(const uint8_t* src, int image_size, const AugmentDraw& draw, int out_size,
+                      float* dst) {
   const int s = image_size;
   const size_t plane = size_t(out_size) * out_size;
   constexpr float kScale = 1.0f / 127.5f;

@@ -25,6 +25,7 @@ AugmentDraw draw_augmentation(int image_size, float min_area, bool flip_allowed,
 
 /// Writes src (uint8 [S,S,3]) cropped by `draw.crop`, flipped if `draw.flip`, resampled to
 /// out_size x out_size, into dst (float32 [3,out_size,out_size], values v/127.5 - 1).
-void render_augmented(const uint8_t* src, int image_size, const AugmentDraw& draw, int out_size, float* dst);
+void render_augmented(const uint8_t* src, int image_size, const AugmentDraw& draw, int out_size,
+                      float* dst);
 
 }  // namespace culturegan::data

@@ -13,13 +13,13 @@ constexpr const char* kAttrFormat = "format";                 // string, "cultur
 constexpr const char* kAttrImageSize = "image_size";          // int32 scalar, S
 
 // Datasets (N images, C cultures).
-constexpr const char* kImages = "/images";                // uint8 [N,S,S,3], chunks of whole images
-constexpr const char* kLabels = "/labels";                // int32 [N] in [0,C)
-constexpr const char* kSplit = "/split";                  // uint8 [N], 0 train, 1 val
-constexpr const char* kSourcePaths = "/source_paths";     // fixed string [N], relative to input
-constexpr const char* kContentSha256 = "/content_sha256"; // uint8 [N,32], of the source file
-constexpr const char* kCultures = "/cultures";            // fixed string [C], sorted
-constexpr const char* kCultureCounts = "/culture_counts"; // int64 [C], images per culture
+constexpr const char* kImages = "/images";             // uint8 [N,S,S,3], chunks of whole images
+constexpr const char* kLabels = "/labels";             // int32 [N] in [0,C)
+constexpr const char* kSplit = "/split";               // uint8 [N], 0 train, 1 val
+constexpr const char* kSourcePaths = "/source_paths";  // fixed string [N], relative to input
+constexpr const char* kContentSha256 = "/content_sha256";  // uint8 [N,32], of the source file
+constexpr const char* kCultures = "/cultures";             // fixed string [C], sorted
+constexpr const char* kCultureCounts = "/culture_counts";  // int64 [C], images per culture
 
 constexpr uint8_t kTrain = 0;
 constexpr uint8_t kVal = 1;

@@ -7,8 +7,8 @@
 #include <map>
 #include <vector>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "data/corpus_format.h"
 #include "data/corpus_reader.h"
@@ -22,12 +22,14 @@ void print_table(const CorpusReader& r) {
   std::vector<int64_t> train(c, 0), val(c, 0);
   for (int64_t i = 0; i < r.size(); ++i)
     ++(r.split()[size_t(i)] == format::kVal ? val : train)[size_t(r.labels()[size_t(i)])];
-  std::cout << fmt::format("{:>5}  {:<28} {:>7} {:>7} {:>7}  {}\n", "label", "culture", "images", "train", "val", "size");
+  std::cout << fmt::format("{:>5}  {:<28} {:>7} {:>7} {:>7}  {}\n", "label", "culture", "images",
+                           "train", "val", "size");
   for (size_t k = 0; k < c; ++k)
-    std::cout << fmt::format("{:>5}  {:<28} {:>7} {:>7} {:>7}  {}x{}\n", k, r.cultures()[k], r.culture_counts()[k],
-                             train[k], val[k], r.image_size(), r.image_size());
-  std::cout << fmt::format("{:>5}  {:<28} {:>7} {:>7} {:>7}\n", "", "total", r.size(), r.train_indices().size(),
-                           r.val_indices().size());
+    std::cout << fmt::format("{:>5}  {:<28} {:>7} {:>7} {:>7}  {}x{}\n", k, r.cultures()[k],
+                             r.culture_counts()[k], train[k], val[k], r.image_size(),
+                             r.image_size());
+  std::cout << fmt::format("{:>5}  {:<28} {:>7} {:>7} {:>7}\n", "", "total", r.size(),
+                           r.train_indices().size(), r.val_indices().size());
 }
 
 int check(const std::string& path) {
@@ -35,20 +37,26 @@ int check(const std::string& path) {
   // Every image must read back (fletcher32 checksums catch corrupt chunks).
   const int64_t step = std::max<int64_t>(1, r.layout().chunk_images) * 16;
   std::vector<uint8_t> buf(size_t(step) * r.image_size() * r.image_size() * 3);
-  for (int64_t i = 0; i < r.size(); i += step) r.read_images(i, std::min(step, r.size() - i), buf.data());
+  for (int64_t i = 0; i < r.size(); i += step)
+    r.read_images(i, std::min(step, r.size() - i), buf.data());
   const std::vector<Sha256Digest> hashes = r.read_content_hashes();
   std::map<Sha256Digest, int64_t> seen;
   for (int64_t i = 0; i < r.size(); ++i) {
     auto [it, inserted] = seen.emplace(hashes[size_t(i)], i);
     if (!inserted)
-      throw CorpusError(fmt::format("{}: dataset /content_sha256: expected unique hashes, found image {} ({}) equal to image {} ({})",
-                                    path, i, r.source_path(i), it->second, r.source_path(it->second)));
+      throw CorpusError(
+          fmt::format("{}: dataset /content_sha256: expected unique hashes, found image {} ({}) "
+                      "equal to image {} ({})",
+                      path, i, r.source_path(i), it->second, r.source_path(it->second)));
   }
   for (int64_t i = 0; i < r.size(); ++i)
     if (r.source_path(i).empty())
-      throw CorpusError(fmt::format("{}: dataset /source_paths: expected a non-empty path, found an empty one at index {}", path, i));
-  std::cout << fmt::format("{}: OK, corpus format v{}, {} images of {}x{}, {} cultures\n", path, r.layout().schema_version,
-                           r.size(), r.image_size(), r.image_size(), r.cultures().size());
+      throw CorpusError(fmt::format(
+          "{}: dataset /source_paths: expected a non-empty path, found an empty one at index {}",
+          path, i));
+  std::cout << fmt::format("{}: OK, corpus format v{}, {} images of {}x{}, {} cultures\n", path,
+                           r.layout().schema_version, r.size(), r.image_size(), r.image_size(),
+                           r.cultures().size());
   print_table(r);
   return 0;
 }
@@ -58,16 +66,19 @@ int info(const std::string& path) {
   const CorpusLayout l = r.layout();
   std::cout << fmt::format("file:            {} ({:.1f} MiB)\n", path, l.file_bytes / 1048576.0);
   std::cout << fmt::format("schema version:  {}\n", l.schema_version);
-  std::cout << fmt::format("images:          {} of {}x{}x3 uint8 ({} train, {} val)\n", r.size(), r.image_size(),
-                           r.image_size(), r.train_indices().size(), r.val_indices().size());
+  std::cout << fmt::format("images:          {} of {}x{}x3 uint8 ({} train, {} val)\n", r.size(),
+                           r.image_size(), r.image_size(), r.train_indices().size(),
+                           r.val_indices().size());
   std::string names;
   for (size_t k = 0; k < r.cultures().size(); ++k)
     names += fmt::format("{}{} ({})", k ? ", " : "", r.cultures()[k], r.culture_counts()[k]);
   std::cout << fmt::format("cultures:        {}: {}\n", r.cultures().size(), names);
   std::cout << fmt::format("storage:         {}, gzip {}, fletcher32 {}\n",
-                           l.chunk_images > 0 ? fmt::format("chunks of {} image{}", l.chunk_images, l.chunk_images == 1 ? "" : "s")
-                                             : std::string("contiguous"),
-                           l.gzip_level > 0 ? std::to_string(l.gzip_level) : std::string("off"), l.fletcher32 ? "on" : "off");
+                           l.chunk_images > 0 ? fmt::format("chunks of {} image{}", l.chunk_images,
+                                                            l.chunk_images == 1 ? "" : "s")
+                                              : std::string("contiguous"),
+                           l.gzip_level > 0 ? std::to_string(l.gzip_level) : std::string("off"),
+                           l.fletcher32 ? "on" : "off");
   return 0;
 }
 

@@ -18,10 +18,14 @@ enum class Kind { kU8, kI32, kI64, kString };
 
 const char* kind_name(Kind k) {
   switch (k) {
-    case Kind::kU8: return "uint8";
-    case Kind::kI32: return "int32";
-    case Kind::kI64: return "int64";
-    case Kind::kString: return "fixed-length string";
+    case Kind::kU8:
+      return "uint8";
+    case Kind::kI32:
+      return "int32";
+    case Kind::kI64:
+      return "int64";
+    case Kind::kString:
+      return "fixed-length string";
   }
   return "?";
 }
@@ -30,9 +34,12 @@ bool type_matches(hid_t type, Kind k) {
   const H5T_class_t cls = H5Tget_class(type);
   const size_t size = H5Tget_size(type);
   switch (k) {
-    case Kind::kU8: return cls == H5T_INTEGER && size == 1 && H5Tget_sign(type) == H5T_SGN_NONE;
-    case Kind::kI32: return cls == H5T_INTEGER && size == 4 && H5Tget_sign(type) == H5T_SGN_2;
-    case Kind::kI64: return cls == H5T_INTEGER && size == 8 && H5Tget_sign(type) == H5T_SGN_2;
+    case Kind::kU8:
+      return cls == H5T_INTEGER && size == 1 && H5Tget_sign(type) == H5T_SGN_NONE;
+    case Kind::kI32:
+      return cls == H5T_INTEGER && size == 4 && H5Tget_sign(type) == H5T_SGN_2;
+    case Kind::kI64:
+      return cls == H5T_INTEGER && size == 8 && H5Tget_sign(type) == H5T_SGN_2;
     case Kind::kString:
       return cls == H5T_STRING && H5Tis_variable_str(type) == 0 && size >= 1 &&
              size <= static_cast<size_t>(format::kMaxStringBytes);
@@ -47,7 +54,8 @@ std::string expect_text(Kind k, const std::vector<int64_t>& dims) {
   for (int64_t d : dims) any |= d >= 0;
   if (!any) return s;
   std::string d = "[";
-  for (size_t i = 0; i < dims.size(); ++i) d += (i ? "," : "") + (dims[i] < 0 ? std::string("*") : std::to_string(dims[i]));
+  for (size_t i = 0; i < dims.size(); ++i)
+    d += (i ? "," : "") + (dims[i] < 0 ? std::string("*") : std::to_string(dims[i]));
   return s + " " + d + "]";
 }
 
@@ -92,8 +100,9 @@ struct CorpusReader::Impl {
     bool ok = type_matches(type.get(), kind) && dims.size() == want.size();
     for (size_t i = 0; ok && i < dims.size(); ++i) ok = want[i] < 0 || dims[i] == want[i];
     if (!ok)
-      bad(where, "expected " + expect_text(kind, want) + ", found " + h5::describe_type(type.get()) +
-                     " rank " + std::to_string(dims.size()) + " " + h5::describe_dims(dims));
+      bad(where, "expected " + expect_text(kind, want) + ", found " +
+                     h5::describe_type(type.get()) + " rank " + std::to_string(dims.size()) + " " +
+                     h5::describe_dims(dims));
     return ds;
   }
 
@@ -116,14 +125,17 @@ struct CorpusReader::Impl {
     if (!attr.valid() || !type.valid() || !space.valid()) bad_h5(where, "cannot open");
     const std::vector<int64_t> dims = h5::dims_of(space.get());
     if (H5Tget_class(type.get()) != H5T_INTEGER || H5Tget_size(type.get()) > 8 || !dims.empty())
-      bad(where, "expected int32 scalar, found " + h5::describe_type(type.get()) + " rank " + std::to_string(dims.size()));
+      bad(where, "expected int32 scalar, found " + h5::describe_type(type.get()) + " rank " +
+                     std::to_string(dims.size()));
     int64_t v = 0;
     if (H5Aread(attr.get(), H5T_NATIVE_INT64, &v) < 0) bad_h5(where, "read failed");
-    if (v < INT32_MIN || v > INT32_MAX) bad(where, "expected an int32 value, found " + std::to_string(v));
+    if (v < INT32_MIN || v > INT32_MAX)
+      bad(where, "expected an int32 value, found " + std::to_string(v));
     return static_cast<int32_t>(v);
   }
 
-  std::vector<std::string> read_strings(hid_t ds, const char* ds_name, size_t count, size_t* width_out) {
+  std::vector<std::string> read_strings(hid_t ds, const char* ds_name, size_t count,
+                                        size_t* width_out) {
     h5::Handle type = h5::datatype(H5Dget_type(ds));
     const size_t width = H5Tget_size(type.get());
     if (width_out) *width_out = width;
@@ -144,13 +156,16 @@ struct CorpusReader::Impl {
 void CorpusReader::Impl::open() {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) bad("file", "does not exist");
-  if (std::filesystem::is_directory(path, ec)) bad("file", "is a directory, expected an HDF5 corpus file");
+  if (std::filesystem::is_directory(path, ec))
+    bad("file", "is a directory, expected an HDF5 corpus file");
   if (!std::ifstream(path, std::ios::binary)) bad("file", "cannot be opened for reading");
   layout.file_bytes = static_cast<int64_t>(std::filesystem::file_size(path, ec));
   const htri_t is_h5 = H5Fis_hdf5(path.c_str());
   if (is_h5 <= 0) {
     H5Eclear2(H5E_DEFAULT);
-    bad("file", "not an HDF5 file (no HDF5 signature found; expected a corpus written by culturegan-ingest)");
+    bad("file",
+        "not an HDF5 file (no HDF5 signature found; expected a corpus written by "
+        "culturegan-ingest)");
   }
   h5::Handle fapl = h5::plist(H5Pcreate(H5P_FILE_ACCESS));
   H5Pset_fclose_degree(fapl.get(), H5F_CLOSE_STRONG);
@@ -162,46 +177,55 @@ void CorpusReader::Impl::validate() {
   layout.schema_version = read_int_attr(format::kAttrSchemaVersion);
   if (layout.schema_version != format::kSchemaVersion)
     bad(std::string("attribute /") + format::kAttrSchemaVersion,
-        "expected " + std::to_string(format::kSchemaVersion) + ", found " + std::to_string(layout.schema_version));
+        "expected " + std::to_string(format::kSchemaVersion) + ", found " +
+            std::to_string(layout.schema_version));
   const int32_t attr_size = read_int_attr(format::kAttrImageSize);
   if (attr_size < 1 || attr_size > format::kMaxImageSize)
-    bad(std::string("attribute /") + format::kAttrImageSize, "expected a value in [1, 8192], found " + std::to_string(attr_size));
+    bad(std::string("attribute /") + format::kAttrImageSize,
+        "expected a value in [1, 8192], found " + std::to_string(attr_size));
   size = attr_size;
 
   h5::Handle cult = open_checked(format::kCultures, Kind::kString, {-1});
   h5::Handle cult_space = h5::dataspace(H5Dget_space(cult.get()));
   const int64_t c = h5::dims_of(cult_space.get())[0];
   if (c < 1 || c > format::kMaxCultures)
-    bad(std::string("dataset ") + format::kCultures, "expected 1 to 65536 culture names, found " + std::to_string(c));
+    bad(std::string("dataset ") + format::kCultures,
+        "expected 1 to 65536 culture names, found " + std::to_string(c));
   cultures = read_strings(cult.get(), format::kCultures, static_cast<size_t>(c), nullptr);
   std::set<std::string> seen;
   for (int64_t i = 0; i < c; ++i) {
-    if (cultures[i].empty()) bad(std::string("dataset ") + format::kCultures, "entry " + std::to_string(i) + " is empty");
+    if (cultures[i].empty())
+      bad(std::string("dataset ") + format::kCultures, "entry " + std::to_string(i) + " is empty");
     if (!seen.insert(cultures[i]).second)
-      bad(std::string("dataset ") + format::kCultures, "duplicate culture name '" + cultures[i] + "'");
+      bad(std::string("dataset ") + format::kCultures,
+          "duplicate culture name '" + cultures[i] + "'");
   }
 
   h5::Handle lab = open_checked(format::kLabels, Kind::kI32, {-1});
   h5::Handle lab_space = h5::dataspace(H5Dget_space(lab.get()));
   n = h5::dims_of(lab_space.get())[0];
   if (n < 1 || n > format::kMaxImages)
-    bad(std::string("dataset ") + format::kLabels, "expected 1 to 2^31 images, found " + std::to_string(n));
+    bad(std::string("dataset ") + format::kLabels,
+        "expected 1 to 2^31 images, found " + std::to_string(n));
   images = open_checked(format::kImages, Kind::kU8, {n, size, size, 3});
   labels = read_all<int32_t>(lab.get(), H5T_NATIVE_INT32, static_cast<size_t>(n), format::kLabels);
   std::vector<int64_t> hist(static_cast<size_t>(c), 0);
   for (int64_t i = 0; i < n; ++i) {
     if (labels[i] < 0 || labels[i] >= c)
-      bad(std::string("dataset ") + format::kLabels, "expected values in [0," + std::to_string(c) + "), found " +
-                                                         std::to_string(labels[i]) + " at index " + std::to_string(i));
+      bad(std::string("dataset ") + format::kLabels, "expected values in [0," + std::to_string(c) +
+                                                         "), found " + std::to_string(labels[i]) +
+                                                         " at index " + std::to_string(i));
     ++hist[labels[i]];
   }
   for (int64_t k = 0; k < c; ++k)
     if (hist[k] == 0)
-      bad(std::string("dataset ") + format::kLabels,
-          "culture '" + cultures[k] + "' (label " + std::to_string(k) + ") has no images; expected at least 1");
+      bad(std::string("dataset ") + format::kLabels, "culture '" + cultures[k] + "' (label " +
+                                                         std::to_string(k) +
+                                                         ") has no images; expected at least 1");
 
   h5::Handle cnt = open_checked(format::kCultureCounts, Kind::kI64, {c});
-  counts = read_all<int64_t>(cnt.get(), H5T_NATIVE_INT64, static_cast<size_t>(c), format::kCultureCounts);
+  counts = read_all<int64_t>(cnt.get(), H5T_NATIVE_INT64, static_cast<size_t>(c),
+                             format::kCultureCounts);
   for (int64_t k = 0; k < c; ++k)
     if (counts[k] != hist[k])
       bad(std::string("dataset ") + format::kCultureCounts,
@@ -212,8 +236,9 @@ void CorpusReader::Impl::validate() {
   split = read_all<uint8_t>(spl.get(), H5T_NATIVE_UINT8, static_cast<size_t>(n), format::kSplit);
   for (int64_t i = 0; i < n; ++i) {
     if (split[i] > format::kVal)
-      bad(std::string("dataset ") + format::kSplit,
-          "expected 0 (train) or 1 (val), found " + std::to_string(split[i]) + " at index " + std::to_string(i));
+      bad(std::string("dataset ") + format::kSplit, "expected 0 (train) or 1 (val), found " +
+                                                        std::to_string(split[i]) + " at index " +
+                                                        std::to_string(i));
     (split[i] == format::kTrain ? train : val).push_back(i);
   }
 
@@ -225,13 +250,16 @@ void CorpusReader::Impl::validate() {
   h5::Handle dcpl = h5::plist(H5Dget_create_plist(images.get()));
   if (H5Pget_layout(dcpl.get()) == H5D_CHUNKED) {
     hsize_t chunk[4] = {0, 0, 0, 0};
-    if (H5Pget_chunk(dcpl.get(), 4, chunk) == 4) layout.chunk_images = static_cast<int64_t>(chunk[0]);
+    if (H5Pget_chunk(dcpl.get(), 4, chunk) == 4)
+      layout.chunk_images = static_cast<int64_t>(chunk[0]);
     const int nfilters = H5Pget_nfilters(dcpl.get());
     for (int f = 0; f < nfilters; ++f) {
       unsigned flags = 0, values[8] = {0};
       size_t nvalues = 8;
-      const H5Z_filter_t id = H5Pget_filter2(dcpl.get(), static_cast<unsigned>(f), &flags, &nvalues, values, 0, nullptr, nullptr);
-      if (id == H5Z_FILTER_DEFLATE) layout.gzip_level = nvalues > 0 ? static_cast<int>(values[0]) : 1;
+      const H5Z_filter_t id = H5Pget_filter2(dcpl.get(), static_cast<unsigned>(f), &flags, &nvalues,
+                                             values, 0, nullptr, nullptr);
+      if (id == H5Z_FILTER_DEFLATE)
+        layout.gzip_level = nvalues > 0 ? static_cast<int>(values[0]) : 1;
       if (id == H5Z_FILTER_FLETCHER32) layout.fletcher32 = true;
     }
   }
@@ -272,8 +300,8 @@ CorpusLayout CorpusReader::layout() const { return impl_->layout; }
 
 std::string CorpusReader::source_path(int64_t i) const {
   if (i < 0 || i >= impl_->n)
-    throw CorpusError(impl_->name + ": dataset /source_paths: index " + std::to_string(i) + " out of range [0," +
-                      std::to_string(impl_->n) + ")");
+    throw CorpusError(impl_->name + ": dataset /source_paths: index " + std::to_string(i) +
+                      " out of range [0," + std::to_string(impl_->n) + ")");
   Lock lock(h5::mutex());
   h5::Handle fspace = h5::dataspace(H5Dget_space(impl_->paths.get()));
   const hsize_t start = static_cast<hsize_t>(i), count = 1;
@@ -281,7 +309,8 @@ std::string CorpusReader::source_path(int64_t i) const {
   h5::Handle mspace = h5::dataspace(H5Screate_simple(1, &count, nullptr));
   h5::Handle mtype = h5::fixed_string_type(impl_->path_width);
   std::vector<char> buf(impl_->path_width, '\0');
-  if (H5Dread(impl_->paths.get(), mtype.get(), mspace.get(), fspace.get(), H5P_DEFAULT, buf.data()) < 0)
+  if (H5Dread(impl_->paths.get(), mtype.get(), mspace.get(), fspace.get(), H5P_DEFAULT,
+              buf.data()) < 0)
     impl_->bad_h5("dataset /source_paths", "read of entry " + std::to_string(i) + " failed");
   return std::string(buf.data(), strnlen(buf.data(), buf.size()));
 }
@@ -290,8 +319,8 @@ std::vector<Sha256Digest> CorpusReader::read_content_hashes() const {
   Lock lock(h5::mutex());
   h5::Handle ds = h5::dataset(H5Dopen2(impl_->file.get(), format::kContentSha256, H5P_DEFAULT));
   if (!ds.valid()) impl_->bad_h5("dataset /content_sha256", "cannot open");
-  std::vector<uint8_t> raw = impl_->read_all<uint8_t>(ds.get(), H5T_NATIVE_UINT8, static_cast<size_t>(impl_->n) * 32,
-                                                      format::kContentSha256);
+  std::vector<uint8_t> raw = impl_->read_all<uint8_t>(
+      ds.get(), H5T_NATIVE_UINT8, static_cast<size_t>(impl_->n) * 32, format::kContentSha256);
   std::vector<Sha256Digest> out(static_cast<size_t>(impl_->n));
   for (size_t i = 0; i < out.size(); ++i) std::memcpy(out[i].data(), raw.data() + 32 * i, 32);
   return out;
@@ -299,8 +328,9 @@ std::vector<Sha256Digest> CorpusReader::read_content_hashes() const {
 
 void CorpusReader::read_images(int64_t start, int64_t count, uint8_t* out) const {
   if (start < 0 || count < 0 || start + count > impl_->n)
-    throw CorpusError(impl_->name + ": dataset /images: read of images [" + std::to_string(start) + ", " +
-                      std::to_string(start + count) + ") out of range [0," + std::to_string(impl_->n) + ")");
+    throw CorpusError(impl_->name + ": dataset /images: read of images [" + std::to_string(start) +
+                      ", " + std::to_string(start + count) + ") out of range [0," +
+                      std::to_string(impl_->n) + ")");
   if (count == 0) return;
   Lock lock(h5::mutex());
   const hsize_t s = static_cast<hsize_t>(impl_->size);
@@ -309,9 +339,11 @@ void CorpusReader::read_images(int64_t start, int64_t count, uint8_t* out) const
   const hsize_t extent[4] = {static_cast<hsize_t>(count), s, s, 3};
   H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, offset, nullptr, extent, nullptr);
   h5::Handle mspace = h5::dataspace(H5Screate_simple(4, extent, nullptr));
-  if (H5Dread(impl_->images.get(), H5T_NATIVE_UINT8, mspace.get(), fspace.get(), H5P_DEFAULT, out) < 0)
+  if (H5Dread(impl_->images.get(), H5T_NATIVE_UINT8, mspace.get(), fspace.get(), H5P_DEFAULT, out) <
+      0)
     impl_->bad_h5("dataset /images", "read of images [" + std::to_string(start) + ", " +
-                                         std::to_string(start + count) + ") failed (corrupt chunk?)");
+                                         std::to_string(start + count) +
+                                         ") failed (corrupt chunk?)");
 }
 
 }  // namespace culturegan::data

@@ -29,15 +29,18 @@ h5::Handle no_times_dcpl() {
 
 void write_attr_int(hid_t obj, const char* name, int32_t value, const std::string& path) {
   h5::Handle space = h5::dataspace(H5Screate(H5S_SCALAR));
-  h5::Handle attr = h5::attribute(H5Acreate2(obj, name, H5T_STD_I32LE, space.get(), H5P_DEFAULT, H5P_DEFAULT));
+  h5::Handle attr =
+      h5::attribute(H5Acreate2(obj, name, H5T_STD_I32LE, space.get(), H5P_DEFAULT, H5P_DEFAULT));
   if (!attr.valid() || H5Awrite(attr.get(), H5T_NATIVE_INT32, &value) < 0)
     fail(path, std::string("cannot write attribute /") + name);
 }
 
-void write_attr_string(hid_t obj, const char* name, const std::string& value, const std::string& path) {
+void write_attr_string(hid_t obj, const char* name, const std::string& value,
+                       const std::string& path) {
   h5::Handle type = h5::fixed_string_type(value.size());
   h5::Handle space = h5::dataspace(H5Screate(H5S_SCALAR));
-  h5::Handle attr = h5::attribute(H5Acreate2(obj, name, type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT));
+  h5::Handle attr =
+      h5::attribute(H5Acreate2(obj, name, type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT));
   if (!attr.valid() || H5Awrite(attr.get(), type.get(), value.data()) < 0)
     fail(path, std::string("cannot write attribute /") + name);
 }
@@ -45,9 +48,11 @@ void write_attr_string(hid_t obj, const char* name, const std::string& value, co
 // A contiguous dataset of `dims` with file type `ftype`, written from `data` (memory type mtype).
 void write_dataset(hid_t file, const char* name, hid_t ftype, hid_t mtype,
                    const std::vector<hsize_t>& dims, const void* data, const std::string& path) {
-  h5::Handle space = h5::dataspace(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr));
+  h5::Handle space =
+      h5::dataspace(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr));
   h5::Handle dcpl = no_times_dcpl();
-  h5::Handle ds = h5::dataset(H5Dcreate2(file, name, ftype, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT));
+  h5::Handle ds =
+      h5::dataset(H5Dcreate2(file, name, ftype, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT));
   if (!ds.valid() || H5Dwrite(ds.get(), mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
     fail(path, std::string("cannot write dataset ") + name);
 }
@@ -57,7 +62,8 @@ void write_strings(hid_t file, const char* name, const std::vector<std::string>&
   size_t width = 1;
   for (const auto& s : values) width = std::max(width, s.size());
   std::vector<char> buf(width * values.size(), '\0');
-  for (size_t i = 0; i < values.size(); ++i) std::memcpy(buf.data() + i * width, values[i].data(), values[i].size());
+  for (size_t i = 0; i < values.size(); ++i)
+    std::memcpy(buf.data() + i * width, values[i].data(), values[i].size());
   h5::Handle type = h5::fixed_string_type(width);
   write_dataset(file, name, type.get(), type.get(), {values.size()}, buf.data(), path);
 }
@@ -73,11 +79,14 @@ std::vector<uint8_t> make_split(const std::vector<int32_t>& labels,
                                 const std::vector<Sha256Digest>& hashes, int num_cultures,
                                 double val_fraction, uint64_t seed) {
   if (!(val_fraction >= 0.0 && val_fraction < 1.0))
-    throw std::invalid_argument("val fraction: expected a value in [0, 1), found " + std::to_string(val_fraction));
-  if (labels.size() != hashes.size()) throw std::invalid_argument("make_split: labels and hashes differ in length");
+    throw std::invalid_argument("val fraction: expected a value in [0, 1), found " +
+                                std::to_string(val_fraction));
+  if (labels.size() != hashes.size())
+    throw std::invalid_argument("make_split: labels and hashes differ in length");
   std::vector<std::vector<std::pair<uint64_t, size_t>>> keyed(static_cast<size_t>(num_cultures));
   for (size_t i = 0; i < labels.size(); ++i) {
-    if (labels[i] < 0 || labels[i] >= num_cultures) throw std::invalid_argument("make_split: label out of range");
+    if (labels[i] < 0 || labels[i] >= num_cultures)
+      throw std::invalid_argument("make_split: label out of range");
     uint64_t h = 0;
     for (int b = 0; b < 8; ++b) h = (h << 8) | hashes[i][b];
     keyed[labels[i]].push_back({splitmix64(splitmix64(seed) ^ h), i});
@@ -85,7 +94,8 @@ std::vector<uint8_t> make_split(const std::vector<int32_t>& labels,
   std::vector<uint8_t> split(labels.size(), format::kTrain);
   for (auto& group : keyed) {
     const int64_t n = static_cast<int64_t>(group.size());
-    const int64_t n_val = std::min<int64_t>(std::llround(n * val_fraction), std::max<int64_t>(n - 1, 0));
+    const int64_t n_val =
+        std::min<int64_t>(std::llround(n * val_fraction), std::max<int64_t>(n - 1, 0));
     std::sort(group.begin(), group.end());  // ties broken by index: deterministic
     for (int64_t k = 0; k < n_val; ++k) split[group[k].second] = format::kVal;
   }
@@ -97,9 +107,11 @@ CorpusWriter::CorpusWriter(const std::string& path, std::vector<std::string> cul
     : path_(path), cultures_(std::move(cultures)), options_(options) {
   const int s = options_.image_size;
   if (s < 1 || s > format::kMaxImageSize)
-    throw std::invalid_argument("corpus writer: image size must be in [1, 8192], found " + std::to_string(s));
+    throw std::invalid_argument("corpus writer: image size must be in [1, 8192], found " +
+                                std::to_string(s));
   if (options_.gzip_level < 0 || options_.gzip_level > 9)
-    throw std::invalid_argument("corpus writer: gzip level must be in [0, 9], found " + std::to_string(options_.gzip_level));
+    throw std::invalid_argument("corpus writer: gzip level must be in [0, 9], found " +
+                                std::to_string(options_.gzip_level));
   if (cultures_.empty()) throw std::invalid_argument("corpus writer: no cultures");
   chunk_images_ = options_.chunk_images > 0 ? options_.chunk_images : auto_chunk_images(s);
 
@@ -125,9 +137,11 @@ CorpusWriter::CorpusWriter(const std::string& path, std::vector<std::string> cul
   h5::Handle dcpl = no_times_dcpl();
   H5Pset_chunk(dcpl.get(), 4, chunk);
   H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER);
-  if (options_.gzip_level > 0) H5Pset_deflate(dcpl.get(), static_cast<unsigned>(options_.gzip_level));
+  if (options_.gzip_level > 0)
+    H5Pset_deflate(dcpl.get(), static_cast<unsigned>(options_.gzip_level));
   if (options_.fletcher32) H5Pset_fletcher32(dcpl.get());
-  images_ = H5Dcreate2(file_, format::kImages, H5T_STD_U8LE, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT);
+  images_ = H5Dcreate2(file_, format::kImages, H5T_STD_U8LE, space.get(), H5P_DEFAULT, dcpl.get(),
+                       H5P_DEFAULT);
   if (images_ < 0) fail(path_, "cannot create dataset /images");
   pending_.reserve(static_cast<size_t>(chunk_images_) * s * s * 3);
 }
@@ -167,35 +181,42 @@ void CorpusWriter::flush_chunk() {
   const hsize_t count[4] = {n, s, s, 3};
   H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, start, nullptr, count, nullptr);
   h5::Handle mspace = h5::dataspace(H5Screate_simple(4, count, nullptr));
-  if (H5Dwrite(images_, H5T_NATIVE_UINT8, mspace.get(), fspace.get(), H5P_DEFAULT, pending_.data()) < 0)
+  if (H5Dwrite(images_, H5T_NATIVE_UINT8, mspace.get(), fspace.get(), H5P_DEFAULT,
+               pending_.data()) < 0)
     fail(path_, "cannot write dataset /images");
   written_ += static_cast<int64_t>(n);
   pending_.clear();
 }
 
 void CorpusWriter::finish(double val_fraction, uint64_t seed) {
-  finish_with_split(make_split(labels_, hashes_, static_cast<int>(cultures_.size()), val_fraction, seed));
+  finish_with_split(
+      make_split(labels_, hashes_, static_cast<int>(cultures_.size()), val_fraction, seed));
 }
 
 void CorpusWriter::finish_with_split(const std::vector<uint8_t>& split) {
   if (finished_) throw std::logic_error("corpus writer: finish called twice");
   if (labels_.empty()) throw std::runtime_error(path_ + ": no images to write");
-  if (split.size() != labels_.size()) throw std::invalid_argument(path_ + ": split length differs from image count");
+  if (split.size() != labels_.size())
+    throw std::invalid_argument(path_ + ": split length differs from image count");
   std::vector<int64_t> counts(cultures_.size(), 0);
   for (int32_t l : labels_) ++counts[l];
   for (size_t c = 0; c < counts.size(); ++c)
-    if (counts[c] == 0) throw std::runtime_error(path_ + ": culture '" + cultures_[c] + "' has no images");
+    if (counts[c] == 0)
+      throw std::runtime_error(path_ + ": culture '" + cultures_[c] + "' has no images");
   flush_chunk();
   Lock lock(h5::mutex());
   const hsize_t n = labels_.size();
-  write_dataset(file_, format::kLabels, H5T_STD_I32LE, H5T_NATIVE_INT32, {n}, labels_.data(), path_);
+  write_dataset(file_, format::kLabels, H5T_STD_I32LE, H5T_NATIVE_INT32, {n}, labels_.data(),
+                path_);
   write_dataset(file_, format::kSplit, H5T_STD_U8LE, H5T_NATIVE_UINT8, {n}, split.data(), path_);
   std::vector<uint8_t> hash_bytes(n * 32);
   for (size_t i = 0; i < n; ++i) std::memcpy(hash_bytes.data() + 32 * i, hashes_[i].data(), 32);
-  write_dataset(file_, format::kContentSha256, H5T_STD_U8LE, H5T_NATIVE_UINT8, {n, 32}, hash_bytes.data(), path_);
+  write_dataset(file_, format::kContentSha256, H5T_STD_U8LE, H5T_NATIVE_UINT8, {n, 32},
+                hash_bytes.data(), path_);
   write_strings(file_, format::kSourcePaths, paths_, path_);
   write_strings(file_, format::kCultures, cultures_, path_);
-  write_dataset(file_, format::kCultureCounts, H5T_STD_I64LE, H5T_NATIVE_INT64, {counts.size()}, counts.data(), path_);
+  write_dataset(file_, format::kCultureCounts, H5T_STD_I64LE, H5T_NATIVE_INT64, {counts.size()},
+                counts.data(), path_);
   H5Dclose(images_);
   images_ = -1;
   const herr_t closed = H5Fclose(file_);

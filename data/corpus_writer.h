@@ -11,10 +11,10 @@
 namespace culturegan::data {
 
 struct CorpusWriterOptions {
-  int image_size = 128;   ///< S: images are S x S x 3 uint8
-  int chunk_images = 0;   ///< images per HDF5 chunk; 0 = auto (~64 KiB chunks, >= 1 image)
-  int gzip_level = 0;     ///< 0 = no compression, 1..9 = deflate level
-  bool fletcher32 = true; ///< per-chunk checksum: corrupt pixel data fails loudly on read
+  int image_size = 128;    ///< S: images are S x S x 3 uint8
+  int chunk_images = 0;    ///< images per HDF5 chunk; 0 = auto (~64 KiB chunks, >= 1 image)
+  int gzip_level = 0;      ///< 0 = no compression, 1..9 = deflate level
+  bool fletcher32 = true;  ///< per-chunk checksum: corrupt pixel data fails loudly on read
 };
 
 /// The images-per-chunk `auto` picks for image size S.
@@ -59,7 +59,7 @@ class CorpusWriter {
   CorpusWriterOptions options_;
   int chunk_images_ = 1;
   int64_t file_ = -1, images_ = -1;  // hid_t
-  std::vector<uint8_t> pending_;      // images not yet written (< one chunk)
+  std::vector<uint8_t> pending_;     // images not yet written (< one chunk)
   int64_t written_ = 0;
   std::vector<int32_t> labels_;
   std::vector<std::string> paths_;

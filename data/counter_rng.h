@@ -22,9 +22,12 @@ inline uint64_t splitmix64(uint64_t x) {
 class CounterRng {
  public:
   CounterRng(uint64_t key, uint64_t stream)
-      : base_(splitmix64(splitmix64(key) ^ (stream * 0xD1B54A32D192ED03ull + 0x8CB92BA72F3D8DD7ull))) {}
+      : base_(splitmix64(splitmix64(key) ^
+                         (stream * 0xD1B54A32D192ED03ull + 0x8CB92BA72F3D8DD7ull))) {}
   /// The i-th 64-bit value of this stream.
-  uint64_t at(uint64_t i) const { return splitmix64(base_ ^ splitmix64(i + 0x632BE59BD9B4E019ull)); }
+  uint64_t at(uint64_t i) const {
+    return splitmix64(base_ ^ splitmix64(i + 0x632BE59BD9B4E019ull));
+  }
   /// Sequential use: the next value (advances an internal counter).
   uint64_t next() { return at(counter_++); }
   /// Uniform integer in [0, n), n >= 1, by rejection (no modulo bias, no std distribution).

@@ -34,16 +34,26 @@ std::string describe_type(hid_t type) {
       const bool is_signed = H5Tget_sign(type) == H5T_SGN_2;
       return std::string(is_signed ? "int" : "uint") + std::to_string(H5Tget_size(type) * 8);
     }
-    case H5T_FLOAT: return "float" + std::to_string(H5Tget_size(type) * 8);
-    case H5T_STRING: return H5Tis_variable_str(type) > 0 ? "variable-length string" : "fixed-length string";
-    case H5T_COMPOUND: return "compound";
-    case H5T_ENUM: return "enum";
-    case H5T_ARRAY: return "array";
-    case H5T_VLEN: return "vlen";
-    case H5T_OPAQUE: return "opaque";
-    case H5T_REFERENCE: return "reference";
-    case H5T_BITFIELD: return "bitfield";
-    default: return "unknown type";
+    case H5T_FLOAT:
+      return "float" + std::to_string(H5Tget_size(type) * 8);
+    case H5T_STRING:
+      return H5Tis_variable_str(type) > 0 ? "variable-length string" : "fixed-length string";
+    case H5T_COMPOUND:
+      return "compound";
+    case H5T_ENUM:
+      return "enum";
+    case H5T_ARRAY:
+      return "array";
+    case H5T_VLEN:
+      return "vlen";
+    case H5T_OPAQUE:
+      return "opaque";
+    case H5T_REFERENCE:
+      return "reference";
+    case H5T_BITFIELD:
+      return "bitfield";
+    default:
+      return "unknown type";
   }
 }
 

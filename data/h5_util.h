@@ -26,7 +26,12 @@ class Handle {
   ~Handle() { reset(); }
   Handle(Handle&& o) noexcept : id_(o.id_), closer_(o.closer_) { o.id_ = -1; }
   Handle& operator=(Handle&& o) noexcept {
-    if (this != &o) { reset(); id_ = o.id_; closer_ = o.closer_; o.id_ = -1; }
+    if (this != &o) {
+      reset();
+      id_ = o.id_;
+      closer_ = o.closer_;
+      o.id_ = -1;
+    }
     return *this;
   }
   Handle(const Handle&) = delete;

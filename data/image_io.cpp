@@ -24,8 +24,7 @@ RgbImage decode_image(const uint8_t* bytes, size_t size, const std::string& what
   if (size > static_cast<size_t>(std::numeric_limits<int>::max()))
     throw std::runtime_error(what + ": cannot decode image: file larger than 2 GiB");
   int w = 0, h = 0, channels = 0;
-  unsigned char* data =
-      stbi_load_from_memory(bytes, static_cast<int>(size), &w, &h, &channels, 3);
+  unsigned char* data = stbi_load_from_memory(bytes, static_cast<int>(size), &w, &h, &channels, 3);
   if (data == nullptr) {
     const char* reason = stbi_failure_reason();
     throw std::runtime_error(what + ": cannot decode image: " + (reason ? reason : "unknown"));
@@ -41,7 +40,8 @@ RgbImage decode_image(const uint8_t* bytes, size_t size, const std::string& what
 RgbImage load_image(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error(path + ": cannot decode image: cannot open file");
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
+                             std::istreambuf_iterator<char>());
   return decode_image(bytes.data(), bytes.size(), path);
 }
 
@@ -77,8 +77,8 @@ RgbImage resize_to(const RgbImage& image, int width, int height) {
     out.pixels = image.pixels;
     return out;
   }
-  resize_region(image.pixels.data(), image.width, image.height, image.width * 3,
-                out.pixels.data(), width, height, width * 3);
+  resize_region(image.pixels.data(), image.width, image.height, image.width * 3, out.pixels.data(),
+                width, height, width * 3);
   return out;
 }
 
@@ -108,8 +108,10 @@ RgbImage resize_square(const RgbImage& image, int size, ResizePolicy policy) {
     case ResizePolicy::kPad: {
       // Long side becomes `size`; the short side is scaled by the same factor, centered.
       const int long_side = std::max(w, h);
-      const int nw = std::max(1, static_cast<int>((static_cast<int64_t>(w) * size + long_side / 2) / long_side));
-      const int nh = std::max(1, static_cast<int>((static_cast<int64_t>(h) * size + long_side / 2) / long_side));
+      const int nw = std::max(
+          1, static_cast<int>((static_cast<int64_t>(w) * size + long_side / 2) / long_side));
+      const int nh = std::max(
+          1, static_cast<int>((static_cast<int64_t>(h) * size + long_side / 2) / long_side));
       const int x0 = (size - nw) / 2, y0 = (size - nh) / 2;
       uint8_t* dst = out.pixels.data() + (static_cast<size_t>(y0) * size + x0) * 3;
       if (nw == w && nh == h) {

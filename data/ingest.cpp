@@ -22,7 +22,7 @@ namespace fs = std::filesystem;
 namespace {
 
 struct SourceFile {
-  std::string rel;   // "<culture>/<file>"
+  std::string rel;  // "<culture>/<file>"
   fs::path full;
   int32_t label = 0;
   bool image_ext = false;
@@ -40,7 +40,8 @@ bool hidden(const fs::path& p) { return !p.filename().empty() && p.filename().st
 
 bool has_image_ext(const fs::path& p) {
   std::string ext = p.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return char(std::tolower(c)); });
   return ext == ".jpg" || ext == ".jpeg" || ext == ".png";
 }
 
@@ -48,7 +49,8 @@ std::vector<std::string> sorted_names(const fs::path& dir, bool want_dirs) {
   std::vector<std::string> names;
   for (const auto& entry : fs::directory_iterator(dir)) {
     if (hidden(entry.path())) continue;
-    if (want_dirs ? entry.is_directory() : entry.is_regular_file()) names.push_back(entry.path().filename().string());
+    if (want_dirs ? entry.is_directory() : entry.is_regular_file())
+      names.push_back(entry.path().filename().string());
   }
   std::sort(names.begin(), names.end());  // byte order: independent of locale
   return names;
@@ -59,9 +61,11 @@ Decoded decode_one(const SourceFile& f, const IngestOptions& opt) {
   try {
     std::ifstream in(f.full, std::ios::binary);
     if (!in) throw std::runtime_error("cannot open file");
-    std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
+                               std::istreambuf_iterator<char>());
     d.hash = sha256(bytes.data(), bytes.size());
-    RgbImage img = resize_square(decode_image(bytes.data(), bytes.size(), f.rel), opt.size, opt.policy);
+    RgbImage img =
+        resize_square(decode_image(bytes.data(), bytes.size(), f.rel), opt.size, opt.policy);
     d.gray = true;
     for (size_t i = 0; d.gray && i < img.pixels.size(); i += 3)
       d.gray = img.pixels[i] == img.pixels[i + 1] && img.pixels[i] == img.pixels[i + 2];
@@ -78,12 +82,15 @@ Decoded decode_one(const SourceFile& f, const IngestOptions& opt) {
 IngestReport ingest(const IngestOptions& opt, std::ostream& log) {
   const auto t0 = std::chrono::steady_clock::now();
   if (opt.size < 1 || opt.size > format::kMaxImageSize)
-    throw std::invalid_argument("--size: expected a value in [1, 8192], found " + std::to_string(opt.size));
+    throw std::invalid_argument("--size: expected a value in [1, 8192], found " +
+                                std::to_string(opt.size));
   if (!(opt.val_fraction >= 0.0 && opt.val_fraction < 1.0))
-    throw std::invalid_argument("--val-fraction: expected a value in [0, 1), found " + std::to_string(opt.val_fraction));
+    throw std::invalid_argument("--val-fraction: expected a value in [0, 1), found " +
+                                std::to_string(opt.val_fraction));
   const fs::path input(opt.input_dir);
   std::error_code ec;
-  if (!fs::is_directory(input, ec)) throw IngestError(opt.input_dir + ": input folder does not exist or is not a folder");
+  if (!fs::is_directory(input, ec))
+    throw IngestError(opt.input_dir + ": input folder does not exist or is not a folder");
 
   IngestReport report;
   report.cultures = sorted_names(input, true);
@@ -115,7 +122,8 @@ IngestReport ingest(const IngestOptions& opt, std::ostream& log) {
   const std::string partial = opt.output_path + ".partial";
   CorpusWriter writer(partial, report.cultures, wopt);
 
-  const int threads = opt.threads > 0 ? opt.threads : std::max(1u, std::thread::hardware_concurrency());
+  const int threads =
+      opt.threads > 0 ? opt.threads : std::max(1u, std::thread::hardware_concurrency());
   report.threads = threads;
   const size_t window = static_cast<size_t>(threads) * 16;
   std::map<Sha256Digest, std::string> seen;  // content hash -> first path
@@ -148,7 +156,8 @@ IngestReport ingest(const IngestOptions& opt, std::ostream& log) {
       auto [it, inserted] = seen.emplace(d.hash, f.rel);
       if (!inserted) {
         ++report.duplicates;
-        const std::string line = fmt::format("{}: duplicate of {} (sha256 {}); removed", f.rel, it->second, to_hex(d.hash));
+        const std::string line = fmt::format("{}: duplicate of {} (sha256 {}); removed", f.rel,
+                                             it->second, to_hex(d.hash));
         report.warnings.push_back(line);
         log << (opt.progress && opt.progress_tty ? "\n" : "") << "duplicate: " << line << '\n';
         continue;
@@ -162,18 +171,22 @@ IngestReport ingest(const IngestOptions& opt, std::ostream& log) {
   bar.finish();
   for (size_t c = 0; c < report.cultures.size(); ++c)
     if (report.per_culture[c] == 0)
-      throw IngestError(fmt::format("{}: culture folder '{}' has no usable images", opt.input_dir, report.cultures[c]));
+      throw IngestError(fmt::format("{}: culture folder '{}' has no usable images", opt.input_dir,
+                                    report.cultures[c]));
   report.images_written = writer.size();
   writer.finish(opt.val_fraction, opt.seed);
   fs::rename(partial, opt.output_path, ec);
-  if (ec) throw std::runtime_error(opt.output_path + ": cannot rename " + partial + ": " + ec.message());
+  if (ec)
+    throw std::runtime_error(opt.output_path + ": cannot rename " + partial + ": " + ec.message());
 
   // Read the result back: validates it and gives the split counts.
   const CorpusReader check(opt.output_path);
   report.train_per_culture.assign(report.cultures.size(), 0);
   report.val_per_culture.assign(report.cultures.size(), 0);
   for (int64_t i = 0; i < check.size(); ++i)
-    ++(check.split()[size_t(i)] == format::kVal ? report.val_per_culture : report.train_per_culture)[size_t(check.labels()[size_t(i)])];
+    ++(check.split()[size_t(i)] == format::kVal
+           ? report.val_per_culture
+           : report.train_per_culture)[size_t(check.labels()[size_t(i)])];
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return report;
 }

@@ -13,18 +13,18 @@ namespace culturegan::data {
 
 /// One per-rank batch.
 struct Batch {
-  torch::Tensor images;  ///< [B,3,S,S] float32 in [-1,1]
-  torch::Tensor labels;  ///< [B] int64, culture index
+  torch::Tensor images;      ///< [B,3,S,S] float32 in [-1,1]
+  torch::Tensor labels;      ///< [B] int64, culture index
   SamplerState state_after;  ///< sampler state once this batch is consumed
 };
 
 struct LoaderOptions {
-  int batch_size = 8;   ///< per-rank batch
-  int threads = 2;      ///< decode/augment threads
-  int prefetch = 4;     ///< batches queued ahead (memory bound)
-  bool hflip = true;    ///< random horizontal flip
+  int batch_size = 8;                         ///< per-rank batch
+  int threads = 2;                            ///< decode/augment threads
+  int prefetch = 4;                           ///< batches queued ahead (memory bound)
+  bool hflip = true;                          ///< random horizontal flip
   std::vector<std::string> no_flip_cultures;  ///< cultures never flipped (calligraphy, seals)
-  float random_resized_crop = 0.0f;  ///< 0 = off; else min area fraction of the crop
+  float random_resized_crop = 0.0f;           ///< 0 = off; else min area fraction of the crop
   uint64_t seed = 0;    ///< augmentation seed (mixed with the sample's epoch and epoch position)
   int output_size = 0;  ///< side of the output images; 0 = the corpus image size
 };

@@ -18,12 +18,13 @@ constexpr uint64_t kPlainTag = 1, kSlotTag = 2, kCultureTag = 3;
 
 }  // namespace
 
-ShardedSampler::ShardedSampler(std::vector<int64_t> pool, std::vector<int32_t> labels, SamplerOptions options)
+ShardedSampler::ShardedSampler(std::vector<int64_t> pool, std::vector<int32_t> labels,
+                               SamplerOptions options)
     : pool_(std::move(pool)), labels_(std::move(labels)), options_(options) {
   if (pool_.empty()) throw std::invalid_argument("sampler: the pool is empty");
   if (pool_.size() != labels_.size())
-    throw std::invalid_argument("sampler: pool has " + std::to_string(pool_.size()) + " entries but labels has " +
-                                std::to_string(labels_.size()));
+    throw std::invalid_argument("sampler: pool has " + std::to_string(pool_.size()) +
+                                " entries but labels has " + std::to_string(labels_.size()));
   state_.seed = options_.seed;
 }
 
@@ -35,7 +36,10 @@ std::vector<int64_t> ShardedSampler::balanced_order(int64_t epoch) const {
   for (size_t i = 0; i < pool_.size(); ++i) members[labels_[i]].push_back(pool_[i]);
   std::vector<const std::vector<int64_t>*> groups;
   std::vector<int32_t> names;
-  for (const auto& kv : members) { groups.push_back(&kv.second); names.push_back(kv.first); }
+  for (const auto& kv : members) {
+    groups.push_back(&kv.second);
+    names.push_back(kv.first);
+  }
   const size_t m = pool_.size(), c = groups.size();
   std::vector<uint32_t> slots(m);
   for (size_t i = 0; i < m; ++i) slots[i] = static_cast<uint32_t>(i % c);
@@ -49,7 +53,8 @@ std::vector<int64_t> ShardedSampler::balanced_order(int64_t epoch) const {
     const size_t n = groups[g]->size();
     if (used[g] % n == 0) {  // start a new cycle through this culture
       cycle[g] = *groups[g];
-      CounterRng rng(seed, stream_id(kCultureTag, e, static_cast<uint64_t>(names[g]) + 1, used[g] / n));
+      CounterRng rng(seed,
+                     stream_id(kCultureTag, e, static_cast<uint64_t>(names[g]) + 1, used[g] / n));
       portable_shuffle(cycle[g], rng);
     }
     order[i] = cycle[g][used[g] % n];
@@ -73,16 +78,21 @@ void ShardedSampler::build_order() {
 }
 
 BatchPlan ShardedSampler::next_batch_plan(int rank, int world_size, int per_rank_batch) {
-  if (world_size < 1) throw std::invalid_argument("sampler: world size must be >= 1, found " + std::to_string(world_size));
+  if (world_size < 1)
+    throw std::invalid_argument("sampler: world size must be >= 1, found " +
+                                std::to_string(world_size));
   if (rank < 0 || rank >= world_size)
-    throw std::invalid_argument("sampler: rank must be in [0," + std::to_string(world_size) + "), found " + std::to_string(rank));
+    throw std::invalid_argument("sampler: rank must be in [0," + std::to_string(world_size) +
+                                "), found " + std::to_string(rank));
   if (per_rank_batch < 1)
-    throw std::invalid_argument("sampler: per-rank batch must be >= 1, found " + std::to_string(per_rank_batch));
+    throw std::invalid_argument("sampler: per-rank batch must be >= 1, found " +
+                                std::to_string(per_rank_batch));
   const int64_t global = int64_t{world_size} * per_rank_batch;
   const int64_t m = epoch_size();
   if (global > m)
-    throw std::invalid_argument("sampler: global batch " + std::to_string(global) + " (world size " +
-                                std::to_string(world_size) + " x per-rank batch " + std::to_string(per_rank_batch) +
+    throw std::invalid_argument("sampler: global batch " + std::to_string(global) +
+                                " (world size " + std::to_string(world_size) +
+                                " x per-rank batch " + std::to_string(per_rank_batch) +
                                 ") exceeds the epoch size " + std::to_string(m));
   const bool rollover = options_.drop_last ? state_.consumed + global > m : state_.consumed >= m;
   if (rollover) {
@@ -111,10 +121,13 @@ std::vector<int64_t> ShardedSampler::next_batch(int rank, int world_size, int pe
 SamplerState ShardedSampler::state() const { return state_; }
 
 void ShardedSampler::restore(const SamplerState& state) {
-  if (state.epoch < 0) throw std::invalid_argument("sampler state: epoch must be >= 0, found " + std::to_string(state.epoch));
+  if (state.epoch < 0)
+    throw std::invalid_argument("sampler state: epoch must be >= 0, found " +
+                                std::to_string(state.epoch));
   if (state.consumed < 0 || state.consumed > epoch_size())
-    throw std::invalid_argument("sampler state: consumed must be in [0," + std::to_string(epoch_size()) + "], found " +
-                                std::to_string(state.consumed) + " (was the corpus or split changed?)");
+    throw std::invalid_argument(
+        "sampler state: consumed must be in [0," + std::to_string(epoch_size()) + "], found " +
+        std::to_string(state.consumed) + " (was the corpus or split changed?)");
   if (state.seed != state_.seed) order_epoch_ = -1;
   state_ = state;
   options_.seed = state.seed;

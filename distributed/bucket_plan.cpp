@@ -5,8 +5,8 @@
 
 namespace culturegan::distributed {
 
-std::vector<BucketSpec> plan_buckets(const std::vector<torch::Tensor>& params, int64_t first_bucket_bytes,
-                                     int64_t bucket_bytes) {
+std::vector<BucketSpec> plan_buckets(const std::vector<torch::Tensor>& params,
+                                     int64_t first_bucket_bytes, int64_t bucket_bytes) {
   std::vector<BucketSpec> done;
   // The open bucket per (device, dtype); DDP keeps one open bucket per dtype the same way.
   std::map<std::string, BucketSpec> open;

@@ -27,7 +27,7 @@ struct BucketSpec {
 /// compute_bucket_assignment_by_size (reducer.cpp) with its [1 MB, 25 MB] limits, except
 /// that buckets are never merged across dtypes. Deterministic: every rank computes the
 /// same plan from the same parameter list.
-std::vector<BucketSpec> plan_buckets(const std::vector<torch::Tensor>& params, int64_t first_bucket_bytes,
-                                     int64_t bucket_bytes);
+std::vector<BucketSpec> plan_buckets(const std::vector<torch::Tensor>& params,
+                                     int64_t first_bucket_bytes, int64_t bucket_bytes);
 
 }  // namespace culturegan::distributed

@@ -19,11 +19,12 @@ std::unique_ptr<Communicator> make_communicator(const std::string& backend, cons
   if (backend == "mpi") return make_mpi_communicator(env, watchdog);
   if (backend == "nccl") return make_nccl_communicator(env, watchdog);
   if (backend == "auto") {
-    if (nccl_compiled_in() && torch::cuda::is_available()) return make_nccl_communicator(env, watchdog);
+    if (nccl_compiled_in() && torch::cuda::is_available())
+      return make_nccl_communicator(env, watchdog);
     return make_mpi_communicator(env, watchdog);
   }
-  throw CommunicatorError(
-      fmt::format("distributed.backend: expected \"auto\", \"mpi\" or \"nccl\", found \"{}\"", backend));
+  throw CommunicatorError(fmt::format(
+      "distributed.backend: expected \"auto\", \"mpi\" or \"nccl\", found \"{}\"", backend));
 }
 
 void broadcast_tensors(Communicator& comm, const std::vector<torch::Tensor>& tensors, int root) {

@@ -35,16 +35,19 @@ uint64_t tensor_checksum(const torch::Tensor& tensor) {
   return h;
 }
 
-void check_consistency(Communicator& comm, const std::vector<std::pair<std::string, torch::Tensor>>& named_tensors,
+void check_consistency(Communicator& comm,
+                       const std::vector<std::pair<std::string, torch::Tensor>>& named_tensors,
                        int64_t step) {
   const int64_t n = static_cast<int64_t>(named_tensors.size());
   // Element 0 is the list length, so a rank with another model is caught too.
   torch::Tensor mine = torch::empty({n + 1}, torch::kLong);
   auto* m = mine.data_ptr<int64_t>();
   m[0] = n;
-  for (int64_t i = 0; i < n; ++i) m[i + 1] = static_cast<int64_t>(tensor_checksum(named_tensors[i].second));
+  for (int64_t i = 0; i < n; ++i)
+    m[i + 1] = static_cast<int64_t>(tensor_checksum(named_tensors[i].second));
   // Lengths may differ between ranks: gather the lengths first, then fixed-size rows.
-  const torch::Device device = comm.backend() == "nccl" ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+  const torch::Device device =
+      comm.backend() == "nccl" ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
   torch::Tensor len = torch::full({1}, n, torch::kLong).to(device);
   int64_t longest = n;
   const auto lengths = comm.all_gather(len, fmt::format("consistency/lengths/step{}", step));
@@ -65,10 +68,11 @@ void check_consistency(Communicator& comm, const std::vector<std::pair<std::stri
     return s;
   };
   if (!length_mismatch.empty()) {
-    throw ConsistencyError(fmt::format("consistency check at step {}: ranks {} pass {} tensors, rank 0 passes {}; "
-                                       "the replicas have different models",
-                                       step, join(length_mismatch), length_of[length_mismatch[0]], length_of[0]),
-                           "", length_mismatch);
+    throw ConsistencyError(
+        fmt::format("consistency check at step {}: ranks {} pass {} tensors, rank 0 passes {}; "
+                    "the replicas have different models",
+                    step, join(length_mismatch), length_of[length_mismatch[0]], length_of[0]),
+        "", length_mismatch);
   }
   const torch::Tensor all = torch::stack(rows).cpu();  // [world, longest + 1]
   const auto a = all.accessor<int64_t, 2>();
@@ -79,11 +83,12 @@ void check_consistency(Communicator& comm, const std::vector<std::pair<std::stri
     }
     if (!differ.empty()) {
       const std::string& name = named_tensors[i - 1].first;
-      throw ConsistencyError(
-          fmt::format("consistency check at step {}: tensor '{}' (#{} of {}) differs on ranks {} from rank 0; the "
-                      "replicas have diverged (non-deterministic op, a rank-local update, or a missed all-reduce)",
-                      step, name, i - 1, n, join(differ)),
-          name, differ);
+      throw ConsistencyError(fmt::format("consistency check at step {}: tensor '{}' (#{} of {}) "
+                                         "differs on ranks {} from rank 0; the "
+                                         "replicas have diverged (non-deterministic op, a "
+                                         "rank-local update, or a missed all-reduce)",
+                                         step, name, i - 1, n, join(differ)),
+                             name, differ);
     }
   }
 }

@@ -38,10 +38,13 @@ uint64_t tensor_checksum(const torch::Tensor& tensor);
 /// (#4 of 52) differs on ranks 1, 3 from rank 0; ...") on every rank; returns normally
 /// when all agree. Every rank must pass the same list (names and count); a rank whose list
 /// is a different length is reported too.
-void check_consistency(Communicator& comm, const std::vector<std::pair<std::string, torch::Tensor>>& named_tensors,
+void check_consistency(Communicator& comm,
+                       const std::vector<std::pair<std::string, torch::Tensor>>& named_tensors,
                        int64_t step);
 
 /// True when `step` is a check step for `check_every` (> 0 and step % check_every == 0).
-inline bool is_check_step(int64_t step, int64_t check_every) { return check_every > 0 && step % check_every == 0; }
+inline bool is_check_step(int64_t step, int64_t check_every) {
+  return check_every > 0 && step % check_every == 0;
+}
 
 }  // namespace culturegan::distributed

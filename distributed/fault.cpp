@@ -2,9 +2,9 @@
 
 #include <cctype>
 #include <chrono>
-#include <thread>
 #include <cstdio>
 #include <cstdlib>
+#include <thread>
 
 namespace culturegan::distributed {
 namespace {
@@ -31,8 +31,10 @@ FaultSwitch& fault_switch() {
     std::string a(at);
     s.by_seq = true;
     for (char c : a) s.by_seq = s.by_seq && std::isdigit(static_cast<unsigned char>(c));
-    if (s.by_seq) s.seq = std::strtoull(at, nullptr, 10);
-    else s.tag = a;
+    if (s.by_seq)
+      s.seq = std::strtoull(at, nullptr, 10);
+    else
+      s.tag = a;
     if (secs) s.seconds = std::atof(secs);
     return s;
   }();
@@ -46,8 +48,9 @@ void maybe_stall(int rank, uint64_t seq, const std::string& tag) {
   if (!sw.active || sw.fired || rank != sw.rank) return;
   if (sw.by_seq ? seq != sw.seq : tag.find(sw.tag) == std::string::npos) return;
   sw.fired = true;
-  std::fprintf(stderr, "culturegan fault switch: rank %d stalls %.0f s before collective '%s' (seq %llu)\n", rank,
-               sw.seconds, tag.c_str(), static_cast<unsigned long long>(seq));
+  std::fprintf(stderr,
+               "culturegan fault switch: rank %d stalls %.0f s before collective '%s' (seq %llu)\n",
+               rank, sw.seconds, tag.c_str(), static_cast<unsigned long long>(seq));
   std::fflush(stderr);
   std::this_thread::sleep_for(std::chrono::duration<double>(sw.seconds));
 }

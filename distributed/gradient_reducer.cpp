@@ -13,7 +13,8 @@ namespace culturegan::distributed {
 namespace {
 
 int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 
@@ -55,12 +56,14 @@ struct GradientReducer::Impl {
   std::vector<ReducerEvent> events;
 
   void log(ReducerEvent::Kind kind, const Phase& ph, int bucket = -1, bool from_hook = false) {
-    if (options.log_events) events.push_back(ReducerEvent{kind, ph.name, bucket, from_hook, now_ns()});
+    if (options.log_events)
+      events.push_back(ReducerEvent{kind, ph.name, bucket, from_hook, now_ns()});
   }
 
   Phase& find(const std::string& name) {
     auto it = phase_index.find(name);
-    if (it == phase_index.end()) throw ReducerError(fmt::format("gradient reducer: unknown phase '{}'", name));
+    if (it == phase_index.end())
+      throw ReducerError(fmt::format("gradient reducer: unknown phase '{}'", name));
     return phases[it->second];
   }
 
@@ -74,8 +77,10 @@ struct GradientReducer::Impl {
     for (const BucketSlot& s : bucket.spec.slots) {
       if (ph.count[s.param] == 0) bucket.flat.narrow(0, s.offset, s.numel).zero_();
     }
-    if (options.scrub_non_finite) bucket.flat.narrow(0, 0, bucket.spec.numel).nan_to_num_(0.0, 0.0, 0.0);
-    if (b + 1 == static_cast<int>(ph.buckets.size())) bucket.flat[bucket.spec.numel].fill_(ph.late ? 1.0 : 0.0);
+    if (options.scrub_non_finite)
+      bucket.flat.narrow(0, 0, bucket.spec.numel).nan_to_num_(0.0, 0.0, 0.0);
+    if (b + 1 == static_cast<int>(ph.buckets.size()))
+      bucket.flat[bucket.spec.numel].fill_(ph.late ? 1.0 : 0.0);
     bucket.launched = true;
     log(ReducerEvent::Kind::kBucketStart, ph, b, from_hook);
     bucket.work = comm.all_reduce_async(bucket.flat, ReduceOp::kAverage,
@@ -85,7 +90,8 @@ struct GradientReducer::Impl {
   // Starts ready buckets in order; the last bucket is left to finish().
   void launch_ready(Phase& ph) {
     const int last = static_cast<int>(ph.buckets.size()) - 1;
-    while (ph.next_launch < last && ph.buckets[ph.next_launch].pending == 0) launch(ph, ph.next_launch++, true);
+    while (ph.next_launch < last && ph.buckets[ph.next_launch].pending == 0)
+      launch(ph, ph.next_launch++, true);
   }
 
   void progress(Phase& ph) {
@@ -107,9 +113,12 @@ struct GradientReducer::Impl {
     }
     torch::NoGradGuard no_grad;
     torch::Tensor view = slot_view(ph, p);
-    if (c == 1) view.copy_(grad);
-    else view.add_(grad);
-    if (ph.learned && options.overlap && c == ph.expected[p] && --bucket.pending == 0) launch_ready(ph);
+    if (c == 1)
+      view.copy_(grad);
+    else
+      view.add_(grad);
+    if (ph.learned && options.overlap && c == ph.expected[p] && --bucket.pending == 0)
+      launch_ready(ph);
     progress(ph);
   }
 };
@@ -124,11 +133,15 @@ GradientReducer::~GradientReducer() {
   for (auto& [param, handle] : impl_->hooks) param.remove_hook(handle);
 }
 
-void GradientReducer::declare_phase(const std::string& name, const std::vector<torch::Tensor>& params) {
+void GradientReducer::declare_phase(const std::string& name,
+                                    const std::vector<torch::Tensor>& params) {
   Impl& im = *impl_;
   std::lock_guard<std::mutex> lock(im.mutex);
-  if (im.active >= 0) throw ReducerError(fmt::format("gradient reducer: declare_phase('{}') while phase '{}' is open", name, im.phases[im.active].name));
-  if (im.phase_index.count(name)) throw ReducerError(fmt::format("gradient reducer: phase '{}' declared twice", name));
+  if (im.active >= 0)
+    throw ReducerError(fmt::format("gradient reducer: declare_phase('{}') while phase '{}' is open",
+                                   name, im.phases[im.active].name));
+  if (im.phase_index.count(name))
+    throw ReducerError(fmt::format("gradient reducer: phase '{}' declared twice", name));
   Phase ph;
   ph.name = name;
   ph.params = params;
@@ -136,19 +149,25 @@ void GradientReducer::declare_phase(const std::string& name, const std::vector<t
   for (size_t i = 0; i < params.size(); ++i) {
     const auto& p = params[i];
     if (!p.defined() || !p.requires_grad() || !p.is_leaf())
-      throw ReducerError(fmt::format("gradient reducer: phase '{}': parameter {} is not a leaf tensor that requires grad", name, i));
+      throw ReducerError(fmt::format(
+          "gradient reducer: phase '{}': parameter {} is not a leaf tensor that requires grad",
+          name, i));
     if (!seen.emplace(p.unsafeGetTensorImpl(), static_cast<int>(i)).second)
-      throw ReducerError(fmt::format("gradient reducer: phase '{}': parameter {} appears twice", name, i));
+      throw ReducerError(
+          fmt::format("gradient reducer: phase '{}': parameter {} appears twice", name, i));
   }
   const auto mib = [](double mb) { return static_cast<int64_t>(mb * 1024.0 * 1024.0); };
-  std::vector<BucketSpec> specs = plan_buckets(params, mib(im.options.first_bucket_mb), mib(im.options.bucket_mb));
+  std::vector<BucketSpec> specs =
+      plan_buckets(params, mib(im.options.first_bucket_mb), mib(im.options.bucket_mb));
   ph.bucket_of.assign(params.size(), -1);
   ph.slot_of.assign(params.size(), -1);
   for (size_t b = 0; b < specs.size(); ++b) {
     Bucket bucket;
     bucket.spec = std::move(specs[b]);
     const int64_t extra = b + 1 == specs.size() ? 1 : 0;
-    bucket.flat = torch::zeros({bucket.spec.numel + extra}, torch::TensorOptions().dtype(bucket.spec.dtype).device(bucket.spec.device));
+    bucket.flat =
+        torch::zeros({bucket.spec.numel + extra},
+                     torch::TensorOptions().dtype(bucket.spec.dtype).device(bucket.spec.device));
     for (size_t s = 0; s < bucket.spec.slots.size(); ++s) {
       ph.bucket_of[bucket.spec.slots[s].param] = static_cast<int>(b);
       ph.slot_of[bucket.spec.slots[s].param] = static_cast<int>(s);
@@ -164,10 +183,12 @@ void GradientReducer::declare_phase(const std::string& name, const std::vector<t
       const int gid = static_cast<int>(im.hooks.size());
       it = im.gid_of.emplace(key, gid).first;
       Impl* raw = impl_.get();
-      const unsigned handle = params[i].register_hook([raw, gid](torch::Tensor grad) { raw->on_grad(gid, grad); });
+      const unsigned handle =
+          params[i].register_hook([raw, gid](torch::Tensor grad) { raw->on_grad(gid, grad); });
       im.hooks.emplace_back(params[i], handle);
     }
-    if (it->second >= static_cast<int>(ph.local_of_gid.size())) ph.local_of_gid.resize(it->second + 1, -1);
+    if (it->second >= static_cast<int>(ph.local_of_gid.size()))
+      ph.local_of_gid.resize(it->second + 1, -1);
     ph.local_of_gid[it->second] = static_cast<int>(i);
   }
   im.phase_index[name] = static_cast<int>(im.phases.size());
@@ -179,8 +200,9 @@ void GradientReducer::begin(const std::string& name) {
   std::lock_guard<std::mutex> lock(im.mutex);
   Phase& ph = im.find(name);
   if (im.active >= 0)
-    throw ReducerError(fmt::format("gradient reducer: begin('{}') while phase '{}' is open; call finish('{}') first",
-                                   name, im.phases[im.active].name, im.phases[im.active].name));
+    throw ReducerError(fmt::format(
+        "gradient reducer: begin('{}') while phase '{}' is open; call finish('{}') first", name,
+        im.phases[im.active].name, im.phases[im.active].name));
   for (auto& p : ph.params) {
     if (p.grad().defined()) p.mutable_grad().reset();
   }
@@ -202,11 +224,13 @@ void GradientReducer::finish(const std::string& name) {
   std::lock_guard<std::mutex> lock(im.mutex);
   Phase& ph = im.find(name);
   if (im.active != im.phase_index[name])
-    throw ReducerError(fmt::format("gradient reducer: finish('{}') but the open phase is '{}'", name,
-                                   im.active < 0 ? std::string("none") : im.phases[im.active].name));
+    throw ReducerError(
+        fmt::format("gradient reducer: finish('{}') but the open phase is '{}'", name,
+                    im.active < 0 ? std::string("none") : im.phases[im.active].name));
   im.log(ReducerEvent::Kind::kFinishEnter, ph);
   torch::NoGradGuard no_grad;
-  while (ph.next_launch < static_cast<int>(ph.buckets.size())) im.launch(ph, ph.next_launch++, false);
+  while (ph.next_launch < static_cast<int>(ph.buckets.size()))
+    im.launch(ph, ph.next_launch++, false);
   for (auto& b : ph.buckets) b.work->wait();
   const bool redo = ph.learned && !ph.buckets.empty() &&
                     ph.buckets.back().flat[ph.buckets.back().spec.numel].item<double>() != 0.0;
@@ -218,22 +242,28 @@ void GradientReducer::finish(const std::string& name) {
       for (const auto& s : ph.buckets[b].spec.slots) {
         const torch::Tensor& g = ph.params[s.param].grad();
         torch::Tensor view = ph.buckets[b].flat.narrow(0, s.offset, s.numel);
-        if (g.defined()) view.copy_(g.reshape({-1}));
-        else view.zero_();
+        if (g.defined())
+          view.copy_(g.reshape({-1}));
+        else
+          view.zero_();
       }
       torch::Tensor data = ph.buckets[b].flat.narrow(0, 0, ph.buckets[b].spec.numel);
       if (im.options.scrub_non_finite) data.nan_to_num_(0.0, 0.0, 0.0);
-      im.comm.all_reduce(data, ReduceOp::kAverage, fmt::format("{}/redo{}/step{}", ph.name, b, ph.step));
+      im.comm.all_reduce(data, ReduceOp::kAverage,
+                         fmt::format("{}/redo{}/step{}", ph.name, b, ph.step));
     }
   }
   for (size_t p = 0; p < ph.params.size(); ++p) {
     torch::Tensor avg = im.slot_view(ph, static_cast<int>(p));
     torch::Tensor& grad = ph.params[p].mutable_grad();
-    if (grad.defined()) grad.copy_(avg);
-    else grad = avg.clone();
+    if (grad.defined())
+      grad.copy_(avg);
+    else
+      grad = avg.clone();
   }
   if (!ph.learned || redo) {
-    for (size_t p = 0; p < ph.params.size(); ++p) ph.expected[p] = std::max(ph.expected[p], ph.count[p]);
+    for (size_t p = 0; p < ph.params.size(); ++p)
+      ph.expected[p] = std::max(ph.expected[p], ph.count[p]);
     ph.learned = true;
   }
   ++ph.step;

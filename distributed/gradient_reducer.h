@@ -54,9 +54,9 @@ struct ReducerEvent {
   enum class Kind { kBegin, kBucketStart, kFinishEnter, kFinishExit, kRedo };
   Kind kind;
   std::string phase;
-  int bucket = -1;      ///< for kBucketStart
+  int bucket = -1;         ///< for kBucketStart
   bool from_hook = false;  ///< kBucketStart issued from a gradient hook (inside backward)
-  int64_t time_ns = 0;  ///< steady_clock
+  int64_t time_ns = 0;     ///< steady_clock
 };
 
 /// Usage per phase:

@@ -15,15 +15,23 @@ namespace culturegan::distributed {
 
 MPI_Datatype mpi_datatype(torch::ScalarType dtype) {
   switch (dtype) {
-    case torch::kFloat: return MPI_FLOAT;
-    case torch::kDouble: return MPI_DOUBLE;
-    case torch::kInt: return MPI_INT32_T;
-    case torch::kLong: return MPI_INT64_T;
-    case torch::kByte: return MPI_UINT8_T;
-    case torch::kChar: return MPI_INT8_T;
+    case torch::kFloat:
+      return MPI_FLOAT;
+    case torch::kDouble:
+      return MPI_DOUBLE;
+    case torch::kInt:
+      return MPI_INT32_T;
+    case torch::kLong:
+      return MPI_INT64_T;
+    case torch::kByte:
+      return MPI_UINT8_T;
+    case torch::kChar:
+      return MPI_INT8_T;
     default:
-      throw CommunicatorError(fmt::format("mpi backend: cannot reduce dtype {} (use float32/float64/"
-                                          "float16/bfloat16/int32/int64/uint8)", c10::toString(dtype)));
+      throw CommunicatorError(
+          fmt::format("mpi backend: cannot reduce dtype {} (use float32/float64/"
+                      "float16/bfloat16/int32/int64/uint8)",
+                      c10::toString(dtype)));
   }
 }
 
@@ -33,10 +41,11 @@ constexpr int64_t kMaxCount = INT_MAX;
 
 // Waits for requests without holding a core for long: MPI_Test in a tight loop for the
 // first 1 ms (ordinary completions keep their latency; a bucket takes ~0.1-3 ms), then
-// MPI_Test + sleep, backing off from 20 us to 200 us. A rank that waits for a slower one (or for its own loader threads) so leaves the
-// core to them, as gloo's blocking sockets do; OpenMPI's shared-memory transport only spins.
-// Opt-in (CULTUREGAN_MPI_WAIT=polite): libnbc progresses only inside MPI calls, so the
-// sleeps slowed the reducer's bucket all-reduces (bench/comm/RESULTS.md); default is spin.
+// MPI_Test + sleep, backing off from 20 us to 200 us. A rank that waits for a slower one (or for
+// its own loader threads) so leaves the core to them, as gloo's blocking sockets do; OpenMPI's
+// shared-memory transport only spins. Opt-in (CULTUREGAN_MPI_WAIT=polite): libnbc progresses only
+// inside MPI calls, so the sleeps slowed the reducer's bucket all-reduces (bench/comm/RESULTS.md);
+// default is spin.
 bool polite_waits() {
   static const bool polite = [] {
     const char* v = std::getenv("CULTUREGAN_MPI_WAIT");
@@ -62,25 +71,33 @@ void polite_wait(std::vector<MPI_Request>& requests) {
 bool needs_float_staging(torch::ScalarType t) { return t == torch::kHalf || t == torch::kBFloat16; }
 
 void check_cpu(const torch::Tensor& t, const char* what) {
-  if (!t.defined()) throw CommunicatorError(fmt::format("mpi backend: {} of an undefined tensor", what));
+  if (!t.defined())
+    throw CommunicatorError(fmt::format("mpi backend: {} of an undefined tensor", what));
   if (!t.device().is_cpu())
-    throw CommunicatorError(fmt::format("mpi backend: {} needs a CPU tensor, got one on {} (use the nccl backend)",
-                                        what, t.device().str()));
-  if (!t.is_contiguous()) throw CommunicatorError(fmt::format("mpi backend: {} needs a contiguous tensor", what));
+    throw CommunicatorError(
+        fmt::format("mpi backend: {} needs a CPU tensor, got one on {} (use the nccl backend)",
+                    what, t.device().str()));
+  if (!t.is_contiguous())
+    throw CommunicatorError(fmt::format("mpi backend: {} needs a contiguous tensor", what));
 }
 
 void check_average(const torch::Tensor& t, ReduceOp op) {
   if (op == ReduceOp::kAverage && !torch::isFloatingType(t.scalar_type()))
-    throw CommunicatorError(fmt::format("mpi backend: average of a {} tensor (integer average is undefined)",
-                                        c10::toString(t.scalar_type())));
+    throw CommunicatorError(
+        fmt::format("mpi backend: average of a {} tensor (integer average is undefined)",
+                    c10::toString(t.scalar_type())));
 }
 
 class MpiWork : public Work {
  public:
-  MpiWork(torch::Tensor target, torch::Tensor wire, std::vector<MPI_Request> requests, double divisor,
-          Watchdog* watchdog, uint64_t handle)
-      : target_(std::move(target)), wire_(std::move(wire)), requests_(std::move(requests)),
-        divisor_(divisor), watchdog_(watchdog), handle_(handle) {}
+  MpiWork(torch::Tensor target, torch::Tensor wire, std::vector<MPI_Request> requests,
+          double divisor, Watchdog* watchdog, uint64_t handle)
+      : target_(std::move(target)),
+        wire_(std::move(wire)),
+        requests_(std::move(requests)),
+        divisor_(divisor),
+        watchdog_(watchdog),
+        handle_(handle) {}
   ~MpiWork() override {
     if (!done_) wait();
   }
@@ -93,8 +110,10 @@ class MpiWork : public Work {
   }
   void wait() override {
     if (done_) return;
-    if (polite_waits()) polite_wait(requests_);
-    else MPI_Waitall(static_cast<int>(requests_.size()), requests_.data(), MPI_STATUSES_IGNORE);
+    if (polite_waits())
+      polite_wait(requests_);
+    else
+      MPI_Waitall(static_cast<int>(requests_.size()), requests_.data(), MPI_STATUSES_IGNORE);
     complete();
   }
 
@@ -119,7 +138,8 @@ class MpiCommunicator : public Communicator {
     MPI_Comm_dup(MPI_COMM_WORLD, &comm_);
     MPI_Comm_rank(comm_, &rank_);
     MPI_Comm_size(comm_, &size_);
-    if (wd.timeout_s > 0) watchdog_ = std::make_unique<Watchdog>(wd, MPI_COMM_WORLD, env.mpi_thread_multiple);
+    if (wd.timeout_s > 0)
+      watchdog_ = std::make_unique<Watchdog>(wd, MPI_COMM_WORLD, env.mpi_thread_multiple);
   }
   ~MpiCommunicator() override {
     watchdog_.reset();
@@ -135,7 +155,8 @@ class MpiCommunicator : public Communicator {
   void all_reduce(torch::Tensor& tensor, ReduceOp op, const std::string& tag) override {
     check_cpu(tensor, "all_reduce");
     check_average(tensor, op);
-    torch::Tensor wire = needs_float_staging(tensor.scalar_type()) ? tensor.to(torch::kFloat) : tensor;
+    torch::Tensor wire =
+        needs_float_staging(tensor.scalar_type()) ? tensor.to(torch::kFloat) : tensor;
     const MPI_Datatype type = mpi_datatype(wire.scalar_type());
     Scope scope(this, tag);
     const int64_t n = wire.numel();
@@ -149,17 +170,20 @@ class MpiCommunicator : public Communicator {
         continue;
       }
       requests.emplace_back();
-      MPI_Iallreduce(MPI_IN_PLACE, base + off * elem, count, type, MPI_SUM, comm_, &requests.back());
+      MPI_Iallreduce(MPI_IN_PLACE, base + off * elem, count, type, MPI_SUM, comm_,
+                     &requests.back());
     }
     if (!requests.empty()) polite_wait(requests);
     if (op == ReduceOp::kAverage && size_ > 1) wire.div_(static_cast<double>(size_));
     if (!wire.is_same(tensor)) tensor.copy_(wire);
   }
 
-  std::shared_ptr<Work> all_reduce_async(torch::Tensor tensor, ReduceOp op, const std::string& tag) override {
+  std::shared_ptr<Work> all_reduce_async(torch::Tensor tensor, ReduceOp op,
+                                         const std::string& tag) override {
     check_cpu(tensor, "all_reduce_async");
     check_average(tensor, op);
-    torch::Tensor wire = needs_float_staging(tensor.scalar_type()) ? tensor.to(torch::kFloat) : tensor;
+    torch::Tensor wire =
+        needs_float_staging(tensor.scalar_type()) ? tensor.to(torch::kFloat) : tensor;
     const MPI_Datatype type = mpi_datatype(wire.scalar_type());
     const uint64_t seq = seq_++;
     maybe_stall(rank_, seq, tag);
@@ -171,10 +195,13 @@ class MpiCommunicator : public Communicator {
     for (int64_t off = 0; off < n; off += kMaxCount) {
       const int count = static_cast<int>(std::min(kMaxCount, n - off));
       requests.emplace_back();
-      MPI_Iallreduce(MPI_IN_PLACE, base + off * elem, count, type, MPI_SUM, comm_, &requests.back());
+      MPI_Iallreduce(MPI_IN_PLACE, base + off * elem, count, type, MPI_SUM, comm_,
+                     &requests.back());
     }
-    const double divisor = (op == ReduceOp::kAverage && size_ > 1) ? static_cast<double>(size_) : 1.0;
-    return std::make_shared<MpiWork>(tensor, wire, std::move(requests), divisor, watchdog_.get(), handle);
+    const double divisor =
+        (op == ReduceOp::kAverage && size_ > 1) ? static_cast<double>(size_) : 1.0;
+    return std::make_shared<MpiWork>(tensor, wire, std::move(requests), divisor, watchdog_.get(),
+                                     handle);
   }
 
   void broadcast(torch::Tensor& tensor, int root, const std::string& tag) override {
@@ -196,21 +223,23 @@ class MpiCommunicator : public Communicator {
     if (!requests.empty()) polite_wait(requests);
   }
 
-  std::vector<torch::Tensor> all_gather(const torch::Tensor& tensor, const std::string& tag) override {
+  std::vector<torch::Tensor> all_gather(const torch::Tensor& tensor,
+                                        const std::string& tag) override {
     check_cpu(tensor, "all_gather");
     const int64_t bytes = tensor.numel() * tensor.element_size();
-    if (bytes > kMaxCount) throw CommunicatorError("mpi backend: all_gather of more than 2 GiB per rank");
+    if (bytes > kMaxCount)
+      throw CommunicatorError("mpi backend: all_gather of more than 2 GiB per rank");
     torch::Tensor out = torch::empty({size_, tensor.numel()}, tensor.options());
     {
       Scope scope(this, tag);
       if (polite_waits()) {
         std::vector<MPI_Request> requests(1);
-        MPI_Iallgather(tensor.data_ptr(), static_cast<int>(bytes), MPI_BYTE, out.data_ptr(), static_cast<int>(bytes),
-                       MPI_BYTE, comm_, &requests[0]);
+        MPI_Iallgather(tensor.data_ptr(), static_cast<int>(bytes), MPI_BYTE, out.data_ptr(),
+                       static_cast<int>(bytes), MPI_BYTE, comm_, &requests[0]);
         polite_wait(requests);
       } else {
-        MPI_Allgather(tensor.data_ptr(), static_cast<int>(bytes), MPI_BYTE, out.data_ptr(), static_cast<int>(bytes),
-                      MPI_BYTE, comm_);
+        MPI_Allgather(tensor.data_ptr(), static_cast<int>(bytes), MPI_BYTE, out.data_ptr(),
+                      static_cast<int>(bytes), MPI_BYTE, comm_);
       }
     }
     std::vector<torch::Tensor> result;
@@ -257,7 +286,8 @@ class MpiCommunicator : public Communicator {
 
 }  // namespace
 
-std::unique_ptr<Communicator> make_mpi_communicator(const ProcessEnv& env, const WatchdogOptions& watchdog) {
+std::unique_ptr<Communicator> make_mpi_communicator(const ProcessEnv& env,
+                                                    const WatchdogOptions& watchdog) {
   return std::make_unique<MpiCommunicator>(env, watchdog);
 }
 

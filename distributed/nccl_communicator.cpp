@@ -34,23 +34,34 @@ bool nccl_compiled_in() { return true; }
 namespace {
 
 void check_cuda(cudaError_t err, const char* what) {
-  if (err != cudaSuccess) throw CommunicatorError(fmt::format("nccl backend: {}: {}", what, cudaGetErrorString(err)));
+  if (err != cudaSuccess)
+    throw CommunicatorError(fmt::format("nccl backend: {}: {}", what, cudaGetErrorString(err)));
 }
 void check_nccl(ncclResult_t res, const char* what) {
-  if (res != ncclSuccess) throw CommunicatorError(fmt::format("nccl backend: {}: {}", what, ncclGetErrorString(res)));
+  if (res != ncclSuccess)
+    throw CommunicatorError(fmt::format("nccl backend: {}: {}", what, ncclGetErrorString(res)));
 }
 
 ncclDataType_t nccl_datatype(torch::ScalarType t) {
   switch (t) {
-    case torch::kFloat: return ncclFloat32;
-    case torch::kDouble: return ncclFloat64;
-    case torch::kHalf: return ncclFloat16;
-    case torch::kBFloat16: return ncclBfloat16;
-    case torch::kInt: return ncclInt32;
-    case torch::kLong: return ncclInt64;
-    case torch::kByte: return ncclUint8;
-    case torch::kChar: return ncclInt8;
-    default: throw CommunicatorError(fmt::format("nccl backend: unsupported dtype {}", c10::toString(t)));
+    case torch::kFloat:
+      return ncclFloat32;
+    case torch::kDouble:
+      return ncclFloat64;
+    case torch::kHalf:
+      return ncclFloat16;
+    case torch::kBFloat16:
+      return ncclBfloat16;
+    case torch::kInt:
+      return ncclInt32;
+    case torch::kLong:
+      return ncclInt64;
+    case torch::kByte:
+      return ncclUint8;
+    case torch::kChar:
+      return ncclInt8;
+    default:
+      throw CommunicatorError(fmt::format("nccl backend: unsupported dtype {}", c10::toString(t)));
   }
 }
 
@@ -66,8 +77,13 @@ cudaStream_t compute_stream(int device) {
 
 class NcclWork : public Work {
  public:
-  NcclWork(torch::Tensor tensor, cudaEvent_t done, cudaStream_t compute, Watchdog* wd, uint64_t handle)
-      : tensor_(std::move(tensor)), done_event_(done), compute_(compute), watchdog_(wd), handle_(handle) {}
+  NcclWork(torch::Tensor tensor, cudaEvent_t done, cudaStream_t compute, Watchdog* wd,
+           uint64_t handle)
+      : tensor_(std::move(tensor)),
+        done_event_(done),
+        compute_(compute),
+        watchdog_(wd),
+        handle_(handle) {}
   ~NcclWork() override {
     if (!done_) wait();
     cudaEventDestroy(done_event_);
@@ -109,9 +125,11 @@ class NcclCommunicator : public Communicator {
     check_nccl(ncclCommInitRank(&comm_, size_, id, rank_), "ncclCommInitRank");
     int least = 0, greatest = 0;
     cudaDeviceGetStreamPriorityRange(&least, &greatest);
-    check_cuda(cudaStreamCreateWithPriority(&stream_, cudaStreamNonBlocking, greatest), "cudaStreamCreate");
+    check_cuda(cudaStreamCreateWithPriority(&stream_, cudaStreamNonBlocking, greatest),
+               "cudaStreamCreate");
     check_cuda(cudaEventCreateWithFlags(&ready_, cudaEventDisableTiming), "cudaEventCreate");
-    if (wd.timeout_s > 0) watchdog_ = std::make_unique<Watchdog>(wd, MPI_COMM_WORLD, env.mpi_thread_multiple);
+    if (wd.timeout_s > 0)
+      watchdog_ = std::make_unique<Watchdog>(wd, MPI_COMM_WORLD, env.mpi_thread_multiple);
   }
   ~NcclCommunicator() override {
     watchdog_.reset();
@@ -125,12 +143,14 @@ class NcclCommunicator : public Communicator {
   std::string backend() const override { return "nccl"; }
   uint64_t sequence() const override { return seq_; }
 
-  std::shared_ptr<Work> all_reduce_async(torch::Tensor tensor, ReduceOp op, const std::string& tag) override {
+  std::shared_ptr<Work> all_reduce_async(torch::Tensor tensor, ReduceOp op,
+                                         const std::string& tag) override {
     check(tensor, "all_reduce");
     const ncclRedOp_t nop = op == ReduceOp::kAverage ? ncclAvg : ncclSum;
     return launch(tensor, tag, [&](cudaStream_t s) {
       check_nccl(ncclAllReduce(tensor.data_ptr(), tensor.data_ptr(), tensor.numel(),
-                               nccl_datatype(tensor.scalar_type()), nop, comm_, s), "ncclAllReduce");
+                               nccl_datatype(tensor.scalar_type()), nop, comm_, s),
+                 "ncclAllReduce");
     });
   }
   void all_reduce(torch::Tensor& tensor, ReduceOp op, const std::string& tag) override {
@@ -140,15 +160,18 @@ class NcclCommunicator : public Communicator {
     check(tensor, "broadcast");
     launch(tensor, tag, [&](cudaStream_t s) {
       check_nccl(ncclBroadcast(tensor.data_ptr(), tensor.data_ptr(), tensor.numel(),
-                               nccl_datatype(tensor.scalar_type()), root, comm_, s), "ncclBroadcast");
+                               nccl_datatype(tensor.scalar_type()), root, comm_, s),
+                 "ncclBroadcast");
     })->wait();
   }
-  std::vector<torch::Tensor> all_gather(const torch::Tensor& tensor, const std::string& tag) override {
+  std::vector<torch::Tensor> all_gather(const torch::Tensor& tensor,
+                                        const std::string& tag) override {
     check(tensor, "all_gather");
     torch::Tensor out = torch::empty({size_, tensor.numel()}, tensor.options());
     launch(out, tag, [&](cudaStream_t s) {
       check_nccl(ncclAllGather(tensor.data_ptr(), out.data_ptr(), tensor.numel(),
-                               nccl_datatype(tensor.scalar_type()), comm_, s), "ncclAllGather");
+                               nccl_datatype(tensor.scalar_type()), comm_, s),
+                 "ncclAllGather");
     })->wait();
     std::vector<torch::Tensor> result;
     for (int r = 0; r < size_; ++r) result.push_back(out[r].view(tensor.sizes()));
@@ -163,8 +186,10 @@ class NcclCommunicator : public Communicator {
  private:
   void check(const torch::Tensor& t, const char* what) const {
     if (!t.defined() || !t.is_cuda())
-      throw CommunicatorError(fmt::format("nccl backend: {} needs a CUDA tensor (use the mpi backend for CPU)", what));
-    if (!t.is_contiguous()) throw CommunicatorError(fmt::format("nccl backend: {} needs a contiguous tensor", what));
+      throw CommunicatorError(
+          fmt::format("nccl backend: {} needs a CUDA tensor (use the mpi backend for CPU)", what));
+    if (!t.is_contiguous())
+      throw CommunicatorError(fmt::format("nccl backend: {} needs a contiguous tensor", what));
   }
   template <typename Fn>
   std::shared_ptr<Work> launch(const torch::Tensor& tensor, const std::string& tag, Fn&& fn) {
@@ -191,7 +216,8 @@ class NcclCommunicator : public Communicator {
 
 }  // namespace
 
-std::unique_ptr<Communicator> make_nccl_communicator(const ProcessEnv& env, const WatchdogOptions& watchdog) {
+std::unique_ptr<Communicator> make_nccl_communicator(const ProcessEnv& env,
+                                                     const WatchdogOptions& watchdog) {
   // Every rank checks its GPU, then all agree, so a rank without one cannot leave the
   // others waiting in the NCCL bootstrap.
   int count = 0;
@@ -202,14 +228,16 @@ std::unique_ptr<Communicator> make_nccl_communicator(const ProcessEnv& env, cons
   } else if (count == 0) {
     reason = "no CUDA device (cudaGetDeviceCount: 0 devices)";
   } else if (!torch::cuda::is_available()) {
-    reason = "LibTorch was built without CUDA, so there are no CUDA tensors to reduce (build against a "
-             "CUDA LibTorch via CMAKE_PREFIX_PATH)";
+    reason =
+        "LibTorch was built without CUDA, so there are no CUDA tensors to reduce (build against a "
+        "CUDA LibTorch via CMAKE_PREFIX_PATH)";
   }
   int bad = reason.empty() ? 0 : 1, bad_ranks = 0;
   MPI_Allreduce(&bad, &bad_ranks, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
   if (bad) throw CommunicatorError(fmt::format("nccl backend: rank {}: {}", env.rank, reason));
   if (bad_ranks)
-    throw CommunicatorError(fmt::format("nccl backend: {} other rank(s) have no usable CUDA device", bad_ranks));
+    throw CommunicatorError(
+        fmt::format("nccl backend: {} other rank(s) have no usable CUDA device", bad_ranks));
   return std::make_unique<NcclCommunicator>(env, watchdog, count);
 }
 

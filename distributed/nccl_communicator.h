@@ -21,6 +21,7 @@ bool nccl_compiled_in();
 /// insufficient for CUDA runtime version)". Every rank checks for itself; a rank without
 /// a GPU throws locally. The error is raised on every rank alike in the usual case of
 /// a homogeneous job.
-std::unique_ptr<Communicator> make_nccl_communicator(const ProcessEnv& env, const WatchdogOptions& watchdog);
+std::unique_ptr<Communicator> make_nccl_communicator(const ProcessEnv& env,
+                                                     const WatchdogOptions& watchdog);
 
 }  // namespace culturegan::distributed

@@ -49,7 +49,8 @@ MpiRuntime::MpiRuntime(int* argc, char*** argv) {
     if (provided < MPI_THREAD_FUNNELED) {
       MPI_Finalize();
       throw std::runtime_error(fmt::format(
-          "MPI granted thread level {} but culturegan needs at least MPI_THREAD_FUNNELED", provided));
+          "MPI granted thread level {} but culturegan needs at least MPI_THREAD_FUNNELED",
+          provided));
     }
   }
   env_ = query_process_env();

@@ -111,7 +111,8 @@ void Watchdog::run() {
 }
 
 void Watchdog::on_timeout(const Pending& stuck) {
-  const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - stuck.start).count();
+  const double waited =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - stuck.start).count();
   std::vector<Answer> answers(world_size_);
   std::vector<bool> answered(world_size_, false);
   {
@@ -153,29 +154,40 @@ void Watchdog::on_timeout(const Pending& stuck) {
   }
   std::vector<int> arrived, missing, silent;
   for (int r = 0; r < world_size_; ++r) {
-    if (!answered[r]) silent.push_back(r);
-    else if (answers[r].entered_seq >= static_cast<int64_t>(stuck.seq)) arrived.push_back(r);
-    else missing.push_back(r);
+    if (!answered[r])
+      silent.push_back(r);
+    else if (answers[r].entered_seq >= static_cast<int64_t>(stuck.seq))
+      arrived.push_back(r);
+    else
+      missing.push_back(r);
   }
   const bool reporter = !arrived.empty() && arrived.front() == rank_;
   if (reporter || !can_query_) {
     std::string detail;
     for (int r : missing) {
-      detail += fmt::format("\n  rank {}: last entered collective seq {} '{}', {}", r,
-                            answers[r].entered_seq, answers[r].tag,
-                            answers[r].in_collective ? "waiting in a collective" : "not in a collective (computing or stalled)");
+      detail +=
+          fmt::format("\n  rank {}: last entered collective seq {} '{}', {}", r,
+                      answers[r].entered_seq, answers[r].tag,
+                      answers[r].in_collective ? "waiting in a collective"
+                                               : "not in a collective (computing or stalled)");
     }
     std::string report = fmt::format(
-        "culturegan watchdog: collective '{}' (seq {}) exceeded distributed.timeout_s={} s on rank {} "
-        "(waited {:.2f} s)\n  ranks not arrived: {}{}\n  ranks arrived: {}\n  ranks that did not answer within {} s: {}\n",
-        stuck.tag, stuck.seq, options_.timeout_s, rank_, waited, can_query_ ? join(missing) : "unknown (MPI_THREAD_MULTIPLE not granted)",
-        detail, can_query_ ? join(arrived) : "unknown", options_.query_s, can_query_ ? join(silent) : "unknown");
+        "culturegan watchdog: collective '{}' (seq {}) exceeded distributed.timeout_s={} s on rank "
+        "{} "
+        "(waited {:.2f} s)\n  ranks not arrived: {}{}\n  ranks arrived: {}\n  ranks that did not "
+        "answer within {} s: {}\n",
+        stuck.tag, stuck.seq, options_.timeout_s, rank_, waited,
+        can_query_ ? join(missing) : "unknown (MPI_THREAD_MULTIPLE not granted)", detail,
+        can_query_ ? join(arrived) : "unknown", options_.query_s,
+        can_query_ ? join(silent) : "unknown");
     report += fmt::format("  aborting all ranks with exit code {}\n", options_.exit_code);
     std::fputs(report.c_str(), stderr);
     std::fflush(stderr);
   } else {
-    std::fprintf(stderr, "culturegan watchdog: rank %d timed out in '%s' (seq %llu); rank %d reports\n", rank_,
-                 stuck.tag.c_str(), static_cast<unsigned long long>(stuck.seq), arrived.empty() ? -1 : arrived.front());
+    std::fprintf(stderr,
+                 "culturegan watchdog: rank %d timed out in '%s' (seq %llu); rank %d reports\n",
+                 rank_, stuck.tag.c_str(), static_cast<unsigned long long>(stuck.seq),
+                 arrived.empty() ? -1 : arrived.front());
     std::fflush(stderr);
     // Give the reporting rank time to ask us and to print; keep answering meanwhile.
     const auto until = std::chrono::steady_clock::now() + query_time + std::chrono::seconds(1);

@@ -5,8 +5,8 @@
 #include <filesystem>
 #include <iostream>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "inference/translate.h"
 
@@ -24,10 +24,13 @@ std::vector<fs::path> collect_inputs(const std::vector<std::string>& inputs) {
       for (const auto& e : fs::directory_iterator(in)) {
         std::string ext = e.path().extension().string();
         std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
-        if (e.is_regular_file() && (ext == ".jpg" || ext == ".jpeg" || ext == ".png")) files.push_back(e.path());
+        if (e.is_regular_file() && (ext == ".jpg" || ext == ".jpeg" || ext == ".png"))
+          files.push_back(e.path());
       }
       std::sort(files.begin(), files.end());
-      if (files.empty()) throw std::invalid_argument(fmt::format("--input {}: no .jpg/.jpeg/.png files in the folder", in));
+      if (files.empty())
+        throw std::invalid_argument(
+            fmt::format("--input {}: no .jpg/.jpeg/.png files in the folder", in));
       out.insert(out.end(), files.begin(), files.end());
     } else if (fs::is_regular_file(in, ec)) {
       out.emplace_back(in);
@@ -48,19 +51,23 @@ int main(int argc, char** argv) {
   app.add_option("--bundle", bundle, "generator bundle written by culturegan-train")->required();
   app.add_option("--input", inputs, "image file or folder (repeatable)")->required();
   app.add_option("--target", target, "CULTURE, 'all', or a mix CULTURE:w,CULTURE:w")->required();
-  app.add_option("--output", output, "output folder (or a .png file for one input and one target)")->required();
+  app.add_option("--output", output, "output folder (or a .png file for one input and one target)")
+      ->required();
   app.add_option("--strength", strength, "style strength in [0,1]")->check(CLI::Range(0.0, 1.0));
   app.add_option("--source", source,
-                 "culture of the inputs, used by --strength ('auto': 'photo' if the bundle has it; 'none': blend pixels)");
+                 "culture of the inputs, used by --strength ('auto': 'photo' if the bundle has it; "
+                 "'none': blend pixels)");
   app.add_option("--device", device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
-  app.add_option("--grid", grid, "also write a PNG grid: rows = inputs, columns = input then each target");
+  app.add_option("--grid", grid,
+                 "also write a PNG grid: rows = inputs, columns = input then each target");
   CLI11_PARSE(app, argc, argv);
 
   try {
     inference::Translator translator(bundle, device);
     const auto& cultures = translator.cultures();
     if (source == "auto")
-      source = std::find(cultures.begin(), cultures.end(), "photo") != cultures.end() ? "photo" : "";
+      source =
+          std::find(cultures.begin(), cultures.end(), "photo") != cultures.end() ? "photo" : "";
     if (source == "none") source = "";
     if (!source.empty() && std::find(cultures.begin(), cultures.end(), source) == cultures.end())
       throw std::invalid_argument(fmt::format("--source: unknown culture '{}'", source));
@@ -68,8 +75,9 @@ int main(int argc, char** argv) {
     const auto files = collect_inputs(inputs);
     const bool single_file = fs::path(output).extension() == ".png";
     if (single_file && (files.size() != 1 || targets.size() != 1))
-      throw std::invalid_argument(fmt::format("--output {}: a .png output needs one input and one target, found {} and {}",
-                                              output, files.size(), targets.size()));
+      throw std::invalid_argument(
+          fmt::format("--output {}: a .png output needs one input and one target, found {} and {}",
+                      output, files.size(), targets.size()));
     if (!single_file) fs::create_directories(output);
     const int tile = 128;
     std::vector<data::RgbImage> tiles;
@@ -78,17 +86,19 @@ int main(int argc, char** argv) {
       if (!grid.empty()) tiles.push_back(data::resize_square(image, tile));
       for (const auto& spec : targets) {
         const data::RgbImage out = translator.translate(image, spec, strength, source);
-        const std::string path = single_file ? output
-                                             : (fs::path(output) / fmt::format("{}_{}.png", f.stem().string(),
-                                                                               inference::target_label(spec)))
-                                                   .string();
+        const std::string path =
+            single_file ? output
+                        : (fs::path(output) / fmt::format("{}_{}.png", f.stem().string(),
+                                                          inference::target_label(spec)))
+                              .string();
         data::save_png(path, out);
         if (!grid.empty()) tiles.push_back(data::resize_square(out, tile));
         fmt::print("{} -> {}\n", f.string(), path);
       }
     }
     if (!grid.empty()) {
-      const int cols = static_cast<int>(targets.size()) + 1, rows = static_cast<int>(files.size()), gap = 2;
+      const int cols = static_cast<int>(targets.size()) + 1, rows = static_cast<int>(files.size()),
+                gap = 2;
       data::RgbImage g;
       g.width = cols * (tile + gap) + gap;
       g.height = rows * (tile + gap) + gap;
@@ -98,7 +108,8 @@ int main(int argc, char** argv) {
           const auto& t = tiles[static_cast<size_t>(r * cols + c)];
           for (int y = 0; y < tile; ++y)
             std::copy(t.pixels.begin() + y * tile * 3, t.pixels.begin() + (y + 1) * tile * 3,
-                      g.pixels.begin() + ((gap + r * (tile + gap) + y) * g.width + gap + c * (tile + gap)) * 3);
+                      g.pixels.begin() +
+                          ((gap + r * (tile + gap) + y) * g.width + gap + c * (tile + gap)) * 3);
         }
       data::save_png(grid, g);
       fmt::print("grid ({} rows: inputs; {} columns: input, {}) -> {}\n", rows, cols, target, grid);

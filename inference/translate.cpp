@@ -14,8 +14,8 @@ namespace {
 int64_t culture_index(const std::string& name, const std::vector<std::string>& cultures) {
   auto it = std::find(cultures.begin(), cultures.end(), name);
   if (it == cultures.end())
-    throw std::invalid_argument(fmt::format("--target: unknown culture '{}'; the bundle knows: {}", name,
-                                            fmt::join(cultures, ", ")));
+    throw std::invalid_argument(fmt::format("--target: unknown culture '{}'; the bundle knows: {}",
+                                            name, fmt::join(cultures, ", ")));
   return it - cultures.begin();
 }
 
@@ -23,7 +23,8 @@ torch::Device parse_device(const std::string& d) {
   if (d == "cpu") return torch::kCPU;
   if (d == "cuda") {
     if (!torch::cuda::is_available())
-      throw std::invalid_argument("--device cuda: no CUDA device is available (torch::cuda::is_available() is false)");
+      throw std::invalid_argument(
+          "--device cuda: no CUDA device is available (torch::cuda::is_available() is false)");
     return torch::kCUDA;
   }
   throw std::invalid_argument(fmt::format("--device: expected cpu or cuda, found '{}'", d));
@@ -31,7 +32,8 @@ torch::Device parse_device(const std::string& d) {
 
 }  // namespace
 
-std::vector<TargetSpec> parse_targets(const std::string& text, const std::vector<std::string>& cultures) {
+std::vector<TargetSpec> parse_targets(const std::string& text,
+                                      const std::vector<std::string>& cultures) {
   if (text == "all") {
     std::vector<TargetSpec> out;
     for (const auto& c : cultures) out.push_back({{c, 1.0}});
@@ -50,14 +52,17 @@ std::vector<TargetSpec> parse_targets(const std::string& text, const std::vector
       char* end = nullptr;
       w = std::strtod(ws.c_str(), &end);
       if (ws.empty() || *end != '\0' || !std::isfinite(w) || w < 0)
-        throw std::invalid_argument(fmt::format("--target: weight of '{}': expected a number >= 0, found '{}'", name, ws));
+        throw std::invalid_argument(
+            fmt::format("--target: weight of '{}': expected a number >= 0, found '{}'", name, ws));
     }
     culture_index(name, cultures);
     spec.emplace_back(name, w);
     sum += w;
   }
-  if (spec.empty()) throw std::invalid_argument("--target: expected CULTURE, CULTURE:w,... or all; found nothing");
-  if (sum <= 0) throw std::invalid_argument(fmt::format("--target '{}': the weights sum to 0", text));
+  if (spec.empty())
+    throw std::invalid_argument("--target: expected CULTURE, CULTURE:w,... or all; found nothing");
+  if (sum <= 0)
+    throw std::invalid_argument(fmt::format("--target '{}': the weights sum to 0", text));
   for (auto& [name, w] : spec) w /= sum;
   return {spec};
 }
@@ -65,7 +70,8 @@ std::vector<TargetSpec> parse_targets(const std::string& text, const std::vector
 std::string target_label(const TargetSpec& spec) {
   if (spec.size() == 1) return spec[0].first;
   std::string out;
-  for (const auto& [name, w] : spec) out += fmt::format("{}{}-{:.2f}", out.empty() ? "" : "+", name, w);
+  for (const auto& [name, w] : spec)
+    out += fmt::format("{}{}-{:.2f}", out.empty() ? "" : "+", name, w);
   return out;
 }
 
@@ -75,9 +81,11 @@ Translator::Translator(const std::string& bundle_path, const std::string& device
   g_->to(device_);
 }
 
-torch::Tensor Translator::culture_vector(const TargetSpec& spec, double strength, const std::string& source) const {
+torch::Tensor Translator::culture_vector(const TargetSpec& spec, double strength,
+                                         const std::string& source) const {
   if (!(strength >= 0 && strength <= 1))
-    throw std::invalid_argument(fmt::format("--strength: expected a value in [0,1], found {}", strength));
+    throw std::invalid_argument(
+        fmt::format("--strength: expected a value in [0,1], found {}", strength));
   auto c = torch::zeros({bundle_.spec.num_cultures}, torch::kFloat);
   for (const auto& [name, w] : spec) c[culture_index(name, bundle_.cultures)] += w;
   if (!source.empty()) {
@@ -88,8 +96,8 @@ torch::Tensor Translator::culture_vector(const TargetSpec& spec, double strength
   return c;
 }
 
-data::RgbImage Translator::translate(const data::RgbImage& image, const TargetSpec& spec, double strength,
-                                     const std::string& source) const {
+data::RgbImage Translator::translate(const data::RgbImage& image, const TargetSpec& spec,
+                                     double strength, const std::string& source) const {
   const double s = static_cast<double>(bundle_.spec.image_size);
   const double scale = s / std::min(image.width, image.height);
   auto round4 = [](double v) { return std::max(4, static_cast<int>(std::lround(v / 4.0)) * 4); };
@@ -105,7 +113,14 @@ data::RgbImage Translator::translate(const data::RgbImage& image, const TargetSp
   auto c = culture_vector(spec, strength, source).unsqueeze(0).to(device_);
   auto y = g_->forward(x, c);
   if (source.empty()) y = strength * y + (1.0 - strength) * x;
-  auto u8 = y.add(1.0).mul(127.5).round().clamp(0, 255).to(torch::kUInt8).permute({0, 2, 3, 1}).contiguous().to(torch::kCPU);
+  auto u8 = y.add(1.0)
+                .mul(127.5)
+                .round()
+                .clamp(0, 255)
+                .to(torch::kUInt8)
+                .permute({0, 2, 3, 1})
+                .contiguous()
+                .to(torch::kCPU);
   data::RgbImage out;
   out.width = w;
   out.height = h;

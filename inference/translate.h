@@ -19,7 +19,8 @@ using TargetSpec = std::vector<std::pair<std::string, double>>;
 /// against the bundle's culture names. Weights must be >= 0 and sum to > 0; they are
 /// normalised to sum 1. Throws std::invalid_argument naming the unknown culture and listing
 /// the known ones.
-std::vector<TargetSpec> parse_targets(const std::string& text, const std::vector<std::string>& cultures);
+std::vector<TargetSpec> parse_targets(const std::string& text,
+                                      const std::vector<std::string>& cultures);
 
 /// "ukiyo_e" or "ukiyo_e-0.50+chinese_ink_landscape-0.50": a file-name-safe label.
 std::string target_label(const TargetSpec& spec);
@@ -35,7 +36,8 @@ class Translator {
   /// The culture vector [C] float32 for `spec` at `strength` in [0,1]:
   /// c = strength · target + (1 − strength) · onehot(source) when `source` names a culture;
   /// with no source culture, returns the target vector (strength then blends pixels).
-  torch::Tensor culture_vector(const TargetSpec& spec, double strength, const std::string& source) const;
+  torch::Tensor culture_vector(const TargetSpec& spec, double strength,
+                               const std::string& source) const;
 
   /// Translates `image` (any size): resized so its short side is image_size() (aspect kept,
   /// sides rounded to multiples of 4), run through G, resized back to the input's size.

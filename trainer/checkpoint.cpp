@@ -41,15 +41,19 @@ std::string crc_of_file(const fs::path& p, uintmax_t* size) {
 
 void fsync_path(const fs::path& p, bool directory) {
   const int fd = ::open(p.c_str(), directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);
-  if (fd < 0) throw CheckpointError(fmt::format("{}: cannot open to fsync: {}", p.string(), std::strerror(errno)));
+  if (fd < 0)
+    throw CheckpointError(
+        fmt::format("{}: cannot open to fsync: {}", p.string(), std::strerror(errno)));
   const int rc = ::fsync(fd);
   ::close(fd);
-  if (rc != 0) throw CheckpointError(fmt::format("{}: fsync failed: {}", p.string(), std::strerror(errno)));
+  if (rc != 0)
+    throw CheckpointError(fmt::format("{}: fsync failed: {}", p.string(), std::strerror(errno)));
 }
 
 void write_text(const fs::path& p, const std::string& text) {
   const int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0) throw CheckpointError(fmt::format("{}: cannot create: {}", p.string(), std::strerror(errno)));
+  if (fd < 0)
+    throw CheckpointError(fmt::format("{}: cannot create: {}", p.string(), std::strerror(errno)));
   size_t off = 0;
   while (off < text.size()) {
     const ssize_t w = ::write(fd, text.data() + off, text.size() - off);
@@ -57,7 +61,8 @@ void write_text(const fs::path& p, const std::string& text) {
     if (w <= 0) {
       const int e = errno;
       ::close(fd);
-      throw CheckpointError(fmt::format("{}: write failed: {}", p.string(), std::strerror(w == 0 ? EIO : e)));
+      throw CheckpointError(
+          fmt::format("{}: write failed: {}", p.string(), std::strerror(w == 0 ? EIO : e)));
     }
     off += static_cast<size_t>(w);
   }
@@ -107,7 +112,8 @@ std::vector<std::pair<std::string, std::string>> library_versions() {
           {"torch", TORCH_VERSION},
           {"mpi", mpi_version()},
           {"hdf5", fmt::format("{}.{}.{}", maj, min, rel)},
-          {"fmt", fmt::format("{}.{}.{}", FMT_VERSION / 10000, FMT_VERSION / 100 % 100, FMT_VERSION % 100)},
+          {"fmt", fmt::format("{}.{}.{}", FMT_VERSION / 10000, FMT_VERSION / 100 % 100,
+                              FMT_VERSION % 100)},
           {"tomlplusplus", fmt::format("{}.{}.{}", TOML_LIB_MAJOR, TOML_LIB_MINOR, TOML_LIB_PATCH)},
           {"zlib", ZLIB_VERSION}};
 }
@@ -131,9 +137,11 @@ std::string verify_checkpoint(const std::string& dir) {
       return e.what();
     }
     if (got_size != size)
-      return fmt::format("{}: expected {} bytes (MANIFEST), found {}: truncated", p.string(), size, got_size);
+      return fmt::format("{}: expected {} bytes (MANIFEST), found {}: truncated", p.string(), size,
+                         got_size);
     if (got != crc)
-      return fmt::format("{}: expected CRC-32 {} (MANIFEST), found {}: damaged", p.string(), crc, got);
+      return fmt::format("{}: expected CRC-32 {} (MANIFEST), found {}: damaged", p.string(), crc,
+                         got);
     ++files;
   }
   if (files == 0) return fmt::format("{}: lists no files", manifest.string());
@@ -159,10 +167,13 @@ std::vector<std::string> Checkpointer::list() const {
 std::string Checkpointer::save(const TrainingState& state, GanAlgorithm& algo, const Config& cfg) {
   const auto t0 = std::chrono::steady_clock::now();
   const fs::path final_dir = fs::path(root_) / step_name(state.step);
-  const fs::path tmp = fs::path(root_) / fmt::format("{}.tmp-{}", step_name(state.step), ::getpid());
+  const fs::path tmp =
+      fs::path(root_) / fmt::format("{}.tmp-{}", step_name(state.step), ::getpid());
   std::error_code ec;
   fs::create_directories(root_, ec);
-  if (ec) throw CheckpointError(fmt::format("{}: cannot create checkpoint directory: {}", root_, ec.message()));
+  if (ec)
+    throw CheckpointError(
+        fmt::format("{}: cannot create checkpoint directory: {}", root_, ec.message()));
   // Temp dirs of a save that crashed (kill -9 mid-save) are never valid: remove them.
   for (const auto& e : fs::directory_iterator(root_, ec)) {
     const std::string name = e.path().filename().string();
@@ -233,7 +244,8 @@ std::string Checkpointer::save(const TrainingState& state, GanAlgorithm& algo, c
     fsync_path(tmp, true);
   } catch (const c10::Error& e) {
     fs::remove_all(tmp, ec);
-    throw CheckpointError(fmt::format("{}: cannot write checkpoint: {}", tmp.string(), e.what_without_backtrace()));
+    throw CheckpointError(
+        fmt::format("{}: cannot write checkpoint: {}", tmp.string(), e.what_without_backtrace()));
   } catch (const std::exception& e) {
     fs::remove_all(tmp, ec);
     throw CheckpointError(e.what());
@@ -243,14 +255,16 @@ std::string Checkpointer::save(const TrainingState& state, GanAlgorithm& algo, c
     if (e.is_regular_file()) bytes += e.file_size();
   // A checkpoint of the same step already there (a resumed run saving again): move it
   // aside first, so a complete step-N exists at every moment but one rename.
-  const fs::path old = fs::path(root_) / fmt::format("{}.old-{}", step_name(state.step), ::getpid());
+  const fs::path old =
+      fs::path(root_) / fmt::format("{}.old-{}", step_name(state.step), ::getpid());
   const bool had_old = fs::exists(final_dir, ec);
   if (had_old) {
     fs::rename(final_dir, old, ec);
     if (ec) {
       std::error_code ignore;
       fs::remove_all(tmp, ignore);
-      throw CheckpointError(fmt::format("{}: cannot move the old checkpoint aside: {}", final_dir.string(), ec.message()));
+      throw CheckpointError(fmt::format("{}: cannot move the old checkpoint aside: {}",
+                                        final_dir.string(), ec.message()));
     }
   }
   fs::rename(tmp, final_dir, ec);
@@ -316,7 +330,8 @@ std::optional<std::string> Checkpointer::resolve(const std::string& resume,
   bool skipped = false;
   std::error_code ec_latest;
   if (!latest.empty() && !fs::is_directory(order.front(), ec_latest)) {
-    if (notes) notes->push_back(fmt::format("{}/latest names {}, which does not exist", root_, latest));
+    if (notes)
+      notes->push_back(fmt::format("{}/latest names {}, which does not exist", root_, latest));
     skipped = true;
   }
   for (const auto& dir : order) {
@@ -324,7 +339,8 @@ std::optional<std::string> Checkpointer::resolve(const std::string& resume,
     if (!fs::is_directory(dir, ec)) continue;
     const std::string why = verify_checkpoint(dir);
     if (why.empty()) {
-      if (skipped && notes) notes->push_back(fmt::format("using the previous good checkpoint {}", dir));
+      if (skipped && notes)
+        notes->push_back(fmt::format("using the previous good checkpoint {}", dir));
       return dir;
     }
     if (notes) notes->push_back(fmt::format("skipping damaged checkpoint {}: {}", dir, why));
@@ -364,7 +380,9 @@ TrainingState Checkpointer::load(const std::string& dir, GanAlgorithm& algo) con
     const toml::table t = toml::parse_file(state_path.string());
     auto need = [&](const char* key) -> int64_t {
       auto v = t.at_path(key).value<int64_t>();
-      if (!v) throw CheckpointError(fmt::format("{}: key '{}': expected an integer, not found", state_path.string(), key));
+      if (!v)
+        throw CheckpointError(
+            fmt::format("{}: key '{}': expected an integer, not found", state_path.string(), key));
       return *v;
     };
     st.step = need("step");
@@ -374,7 +392,8 @@ TrainingState Checkpointer::load(const std::string& dir, GanAlgorithm& algo) con
     st.sampler.consumed = need("sampler.consumed");
     st.config_hash = t.at_path("config_hash").value_or(std::string());
   } catch (const toml::parse_error& e) {
-    throw CheckpointError(fmt::format("{}: not valid TOML: {}", state_path.string(), e.description()));
+    throw CheckpointError(
+        fmt::format("{}: not valid TOML: {}", state_path.string(), e.description()));
   }
   return st;
 }

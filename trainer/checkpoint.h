@@ -62,7 +62,8 @@ class Checkpointer {
   /// are reported as one line each in `notes` (may be null). nullopt when there is none.
   /// Otherwise `resume` is a checkpoint directory that must verify.
   /// Throws CheckpointError ("--resume PATH: <file>: <reason>") when an explicit PATH fails.
-  std::optional<std::string> resolve(const std::string& resume, std::vector<std::string>* notes) const;
+  std::optional<std::string> resolve(const std::string& resume,
+                                     std::vector<std::string>* notes) const;
 
   /// Verifies the MANIFEST of `dir` and loads modules, optimizers and RNG into `algo`, and
   /// returns the state from state.toml. Throws CheckpointError naming the file that is

@@ -15,24 +15,36 @@ enum class Kind { kInt, kFloat, kBool, kString, kStringArray };
 
 const char* kind_name(Kind k) {
   switch (k) {
-    case Kind::kInt: return "an integer";
-    case Kind::kFloat: return "a number";
-    case Kind::kBool: return "a boolean";
-    case Kind::kString: return "a string";
-    case Kind::kStringArray: return "an array of strings";
+    case Kind::kInt:
+      return "an integer";
+    case Kind::kFloat:
+      return "a number";
+    case Kind::kBool:
+      return "a boolean";
+    case Kind::kString:
+      return "a string";
+    case Kind::kStringArray:
+      return "an array of strings";
   }
   return "?";
 }
 
 std::string found_name(const toml::node& n) {
   switch (n.type()) {
-    case toml::node_type::integer: return fmt::format("integer {}", *n.value<int64_t>());
-    case toml::node_type::floating_point: return fmt::format("float {}", *n.value<double>());
-    case toml::node_type::boolean: return fmt::format("boolean {}", *n.value<bool>());
-    case toml::node_type::string: return fmt::format("string \"{}\"", *n.value<std::string>());
-    case toml::node_type::array: return "an array";
-    case toml::node_type::table: return "a table";
-    default: return "a date/time";
+    case toml::node_type::integer:
+      return fmt::format("integer {}", *n.value<int64_t>());
+    case toml::node_type::floating_point:
+      return fmt::format("float {}", *n.value<double>());
+    case toml::node_type::boolean:
+      return fmt::format("boolean {}", *n.value<bool>());
+    case toml::node_type::string:
+      return fmt::format("string \"{}\"", *n.value<std::string>());
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::table:
+      return "a table";
+    default:
+      return "a date/time";
   }
 }
 
@@ -86,7 +98,8 @@ const std::vector<Entry>& schema() {
       entry("data.threads", Kind::kInt, &Config::data, &DataConfig::threads),
       entry("data.prefetch", Kind::kInt, &Config::data, &DataConfig::prefetch),
       entry("data.hflip", Kind::kBool, &Config::data, &DataConfig::hflip),
-      entry("data.no_flip_cultures", Kind::kStringArray, &Config::data, &DataConfig::no_flip_cultures),
+      entry("data.no_flip_cultures", Kind::kStringArray, &Config::data,
+            &DataConfig::no_flip_cultures),
       entry("data.culture_balanced", Kind::kBool, &Config::data, &DataConfig::culture_balanced),
       entry("model.kind", Kind::kString, &Config::model, &ModelConfig::kind),
       entry("model.g_conv_dim", Kind::kInt, &Config::model, &ModelConfig::g_conv_dim),
@@ -125,11 +138,14 @@ const std::vector<Entry>& schema() {
       entry("train.pool_size", Kind::kInt, &Config::train, &TrainConfig::pool_size),
       entry("checkpoint.every", Kind::kInt, &Config::checkpoint, &CheckpointConfig::every),
       entry("checkpoint.keep", Kind::kInt, &Config::checkpoint, &CheckpointConfig::keep),
-      entry("distributed.backend", Kind::kString, &Config::distributed, &DistributedConfig::backend),
-      entry("distributed.bucket_mb", Kind::kFloat, &Config::distributed, &DistributedConfig::bucket_mb),
+      entry("distributed.backend", Kind::kString, &Config::distributed,
+            &DistributedConfig::backend),
+      entry("distributed.bucket_mb", Kind::kFloat, &Config::distributed,
+            &DistributedConfig::bucket_mb),
       entry("distributed.first_bucket_mb", Kind::kFloat, &Config::distributed,
             &DistributedConfig::first_bucket_mb),
-      entry("distributed.timeout_s", Kind::kFloat, &Config::distributed, &DistributedConfig::timeout_s),
+      entry("distributed.timeout_s", Kind::kFloat, &Config::distributed,
+            &DistributedConfig::timeout_s),
       entry("distributed.check_every", Kind::kInt, &Config::distributed,
             &DistributedConfig::check_every),
       entry("distributed.scrub_non_finite", Kind::kBool, &Config::distributed,
@@ -142,13 +158,18 @@ const std::vector<Entry>& schema() {
 
 bool kind_matches(Kind k, const toml::node& n) {
   switch (k) {
-    case Kind::kInt: return n.is_integer();
-    case Kind::kFloat: return n.is_number();
-    case Kind::kBool: return n.is_boolean();
-    case Kind::kString: return n.is_string();
+    case Kind::kInt:
+      return n.is_integer();
+    case Kind::kFloat:
+      return n.is_number();
+    case Kind::kBool:
+      return n.is_boolean();
+    case Kind::kString:
+      return n.is_string();
     case Kind::kStringArray: {
       const auto* a = n.as_array();
-      return a && std::all_of(a->begin(), a->end(), [](const toml::node& e) { return e.is_string(); });
+      return a &&
+             std::all_of(a->begin(), a->end(), [](const toml::node& e) { return e.is_string(); });
     }
   }
   return false;
@@ -161,7 +182,8 @@ size_t edit_distance(const std::string& a, const std::string& b) {
   for (size_t i = 1; i <= a.size(); ++i) {
     cur[0] = i;
     for (size_t j = 1; j <= b.size(); ++j)
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1] ? 1 : 0)});
+      cur[j] =
+          std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1] ? 1 : 0)});
     std::swap(prev, cur);
   }
   return prev[b.size()];
@@ -194,7 +216,8 @@ std::string unknown_key_message(const std::string& at, const std::string& key) {
 void apply_table(Config& cfg, const toml::table& t, const std::string& prefix,
                  const std::string& origin) {
   for (const auto& [k, node] : t) {
-    const std::string key = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
+    const std::string key =
+        prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
     const Entry* e = find_entry(key);
     if (!e && node.is_table()) {
       apply_table(cfg, *node.as_table(), key, origin);
@@ -203,7 +226,8 @@ void apply_table(Config& cfg, const toml::table& t, const std::string& prefix,
     if (!e) {
       const auto& src = k.source();
       const std::string at =
-          src.begin.line == 0 ? where(origin, node) : fmt::format("{}:{}:{}", origin, src.begin.line, src.begin.column);
+          src.begin.line == 0 ? where(origin, node)
+                              : fmt::format("{}:{}:{}", origin, src.begin.line, src.begin.column);
       throw ConfigError(unknown_key_message(at, key));
     }
     if (!kind_matches(e->kind, node))
@@ -247,7 +271,8 @@ void check_one_of(const std::string& origin, const char* key, const std::string&
     if (v == a) return;
   std::string list;
   for (const char* a : allowed) list += (list.empty() ? "" : " | ") + std::string(a);
-  throw ConfigError(fmt::format("{}: key '{}': expected one of {}, found \"{}\"", origin, key, list, v));
+  throw ConfigError(
+      fmt::format("{}: key '{}': expected one of {}, found \"{}\"", origin, key, list, v));
 }
 
 void check_positive(const std::string& origin, const char* key, double v, bool allow_zero = false) {
@@ -270,13 +295,16 @@ void validate(const Config& c, const std::string& origin) {
   check_positive(origin, "model.g_res_blocks", double(c.model.g_res_blocks), true);
   check_positive(origin, "model.d_conv_dim", double(c.model.d_conv_dim));
   check_positive(origin, "model.d_layers", double(c.model.d_layers), true);
-  check_one_of(origin, "loss.adversarial", c.loss.adversarial, {"lsgan", "bce", "hinge", "wgan-gp"});
+  check_one_of(origin, "loss.adversarial", c.loss.adversarial,
+               {"lsgan", "bce", "hinge", "wgan-gp"});
   check_positive(origin, "model.z_dim", double(c.model.z_dim));
   check_positive(origin, "model.domain_a", double(c.model.domain_a), true);
   check_positive(origin, "model.domain_b", double(c.model.domain_b), true);
   if (c.model.domain_a == c.model.domain_b)
-    throw ConfigError(fmt::format("{}: keys 'model.domain_a', 'model.domain_b': expected two different cultures, found {} twice",
-                                  origin, c.model.domain_a));
+    throw ConfigError(
+        fmt::format("{}: keys 'model.domain_a', 'model.domain_b': expected two different cultures, "
+                    "found {} twice",
+                    origin, c.model.domain_a));
   check_positive(origin, "loss.lambda_id", c.loss.lambda_id, true);
   check_positive(origin, "loss.gp_lambda", c.loss.gp_lambda, true);
   check_positive(origin, "loss.r1_gamma", c.loss.r1_gamma, true);
@@ -292,8 +320,9 @@ void validate(const Config& c, const std::string& origin) {
   check_positive(origin, "optim.g_lr", c.optim.g_lr);
   check_positive(origin, "optim.d_lr", c.optim.d_lr);
   if (c.optim.beta1 < 0 || c.optim.beta1 >= 1 || c.optim.beta2 < 0 || c.optim.beta2 >= 1)
-    throw ConfigError(fmt::format("{}: keys 'optim.beta1', 'optim.beta2': expected values in [0,1), found {} and {}",
-                                  origin, c.optim.beta1, c.optim.beta2));
+    throw ConfigError(fmt::format(
+        "{}: keys 'optim.beta1', 'optim.beta2': expected values in [0,1), found {} and {}", origin,
+        c.optim.beta1, c.optim.beta2));
   check_positive(origin, "optim.n_critic", double(c.optim.n_critic));
   check_positive(origin, "train.steps", double(c.train.steps));
   check_positive(origin, "train.batch_size", double(c.train.batch_size));

@@ -19,68 +19,72 @@ struct RunConfig {
   std::string dir = "runs/default";  ///< run.dir: checkpoints, samples, bundle, logs
 };
 struct DataConfig {
-  std::string corpus;              ///< data.corpus: path of the HDF5 corpus (required)
-  int64_t image_size = 64;         ///< data.image_size: must equal the corpus's S
-  int64_t threads = 2;             ///< data.threads: loader threads per rank
-  int64_t prefetch = 4;            ///< data.prefetch: batches queued ahead
-  bool hflip = true;               ///< data.hflip
+  std::string corpus;                         ///< data.corpus: path of the HDF5 corpus (required)
+  int64_t image_size = 64;                    ///< data.image_size: must equal the corpus's S
+  int64_t threads = 2;                        ///< data.threads: loader threads per rank
+  int64_t prefetch = 4;                       ///< data.prefetch: batches queued ahead
+  bool hflip = true;                          ///< data.hflip
   std::vector<std::string> no_flip_cultures;  ///< data.no_flip_cultures
-  bool culture_balanced = false;   ///< data.culture_balanced
+  bool culture_balanced = false;              ///< data.culture_balanced
 };
 struct ModelConfig {
-  std::string kind = "stargan";    ///< model.kind
-  int64_t g_conv_dim = 64;         ///< model.g_conv_dim: first generator width
-  int64_t g_res_blocks = 6;        ///< model.g_res_blocks
-  int64_t d_conv_dim = 64;         ///< model.d_conv_dim
-  int64_t d_layers = 0;            ///< model.d_layers: stride-2 convs in D; 0 = log2(S) - 1
-  int64_t z_dim = 100;             ///< model.z_dim: noise length (dcgan)
-  bool spectral_norm = false;      ///< model.spectral_norm: spectral norm on D's convs (dcgan, cyclegan)
-  int64_t domain_a = 0;            ///< model.domain_a: culture index of domain A (cyclegan)
-  int64_t domain_b = 1;            ///< model.domain_b: culture index of domain B (cyclegan)
+  std::string kind = "stargan";  ///< model.kind
+  int64_t g_conv_dim = 64;       ///< model.g_conv_dim: first generator width
+  int64_t g_res_blocks = 6;      ///< model.g_res_blocks
+  int64_t d_conv_dim = 64;       ///< model.d_conv_dim
+  int64_t d_layers = 0;          ///< model.d_layers: stride-2 convs in D; 0 = log2(S) - 1
+  int64_t z_dim = 100;           ///< model.z_dim: noise length (dcgan)
+  bool spectral_norm =
+      false;             ///< model.spectral_norm: spectral norm on D's convs (dcgan, cyclegan)
+  int64_t domain_a = 0;  ///< model.domain_a: culture index of domain A (cyclegan)
+  int64_t domain_b = 1;  ///< model.domain_b: culture index of domain B (cyclegan)
 };
 struct LossConfig {
   std::string adversarial = "lsgan";  ///< loss.adversarial: lsgan | bce | hinge
   double lambda_cls = 1.0;            ///< loss.lambda_cls
   double lambda_rec = 10.0;           ///< loss.lambda_rec
   double lambda_id = 0.0;             ///< loss.lambda_id: identity loss weight (cyclegan)
-  double gp_lambda = 10.0;            ///< loss.gp_lambda: WGAN-GP penalty weight (adversarial = wgan-gp)
-  double r1_gamma = 0.0;              ///< loss.r1_gamma: R1 weight; > 0 adds a D_reg phase
-  int64_t r1_interval = 16;           ///< loss.r1_interval: D_reg runs every this many steps (lazy R1)
-  std::string diffaugment;            ///< loss.diffaugment: "" or a list of color,translation,cutout
+  double gp_lambda = 10.0;   ///< loss.gp_lambda: WGAN-GP penalty weight (adversarial = wgan-gp)
+  double r1_gamma = 0.0;     ///< loss.r1_gamma: R1 weight; > 0 adds a D_reg phase
+  int64_t r1_interval = 16;  ///< loss.r1_interval: D_reg runs every this many steps (lazy R1)
+  std::string diffaugment;   ///< loss.diffaugment: "" or a list of color,translation,cutout
 };
 struct OptimConfig {
-  double g_lr = 1e-4;   ///< optim.g_lr
-  double d_lr = 1e-4;   ///< optim.d_lr
-  double beta1 = 0.5;   ///< optim.beta1
-  double beta2 = 0.999; ///< optim.beta2
-  int64_t n_critic = 1; ///< optim.n_critic: D steps per G step
-  int64_t decay_start = 0; ///< optim.decay_start: lr decays linearly to 0 from this step (0 = constant)
+  double g_lr = 1e-4;    ///< optim.g_lr
+  double d_lr = 1e-4;    ///< optim.d_lr
+  double beta1 = 0.5;    ///< optim.beta1
+  double beta2 = 0.999;  ///< optim.beta2
+  int64_t n_critic = 1;  ///< optim.n_critic: D steps per G step
+  int64_t decay_start =
+      0;  ///< optim.decay_start: lr decays linearly to 0 from this step (0 = constant)
 };
 struct TrainConfig {
-  int64_t steps = 1000;       ///< train.steps: total optimizer steps of D
-  int64_t batch_size = 8;     ///< train.batch_size: per rank
-  int64_t seed = 0;           ///< train.seed
-  double ema_beta = 0.999;    ///< train.ema_beta
-  double log_every_s = 5.0;   ///< train.log_every_s: progress line period, seconds
-  int64_t sample_every = 0;   ///< train.sample_every: sample grid period in steps (0 = end only)
-  int64_t threads = 0;        ///< train.threads: intra-op threads per rank (0 = OMP_NUM_THREADS)
-  std::string precision = "fp32";  ///< train.precision: fp32 | bf16
-  std::string device = "auto";     ///< train.device: auto | cpu | cuda
-  std::string non_finite = "stop"; ///< train.non_finite: stop | skip
-  double max_minutes = 0.0;        ///< train.max_minutes: stop early (checkpoint, export) after this wall time; 0 = off
-  int64_t pool_size = 50;          ///< train.pool_size: fake image pool per domain for D (cyclegan; 0 = off)
+  int64_t steps = 1000;      ///< train.steps: total optimizer steps of D
+  int64_t batch_size = 8;    ///< train.batch_size: per rank
+  int64_t seed = 0;          ///< train.seed
+  double ema_beta = 0.999;   ///< train.ema_beta
+  double log_every_s = 5.0;  ///< train.log_every_s: progress line period, seconds
+  int64_t sample_every = 0;  ///< train.sample_every: sample grid period in steps (0 = end only)
+  int64_t threads = 0;       ///< train.threads: intra-op threads per rank (0 = OMP_NUM_THREADS)
+  std::string precision = "fp32";   ///< train.precision: fp32 | bf16
+  std::string device = "auto";      ///< train.device: auto | cpu | cuda
+  std::string non_finite = "stop";  ///< train.non_finite: stop | skip
+  double max_minutes =
+      0.0;  ///< train.max_minutes: stop early (checkpoint, export) after this wall time; 0 = off
+  int64_t pool_size =
+      50;  ///< train.pool_size: fake image pool per domain for D (cyclegan; 0 = off)
 };
 struct CheckpointConfig {
   int64_t every = 500;  ///< checkpoint.every: steps between checkpoints (0 = only at the end)
   int64_t keep = 3;     ///< checkpoint.keep: newest checkpoints kept
 };
 struct DistributedConfig {
-  std::string backend = "auto";  ///< distributed.backend: auto | mpi | nccl
-  double bucket_mb = 25.0;       ///< distributed.bucket_mb
-  double first_bucket_mb = 1.0;  ///< distributed.first_bucket_mb
-  double timeout_s = 300.0;      ///< distributed.timeout_s: watchdog limit per collective
-  int64_t check_every = 100;     ///< distributed.check_every: parameter checksum period (0 = off)
-  bool scrub_non_finite = false; ///< distributed.scrub_non_finite
+  std::string backend = "auto";   ///< distributed.backend: auto | mpi | nccl
+  double bucket_mb = 25.0;        ///< distributed.bucket_mb
+  double first_bucket_mb = 1.0;   ///< distributed.first_bucket_mb
+  double timeout_s = 300.0;       ///< distributed.timeout_s: watchdog limit per collective
+  int64_t check_every = 100;      ///< distributed.check_every: parameter checksum period (0 = off)
+  bool scrub_non_finite = false;  ///< distributed.scrub_non_finite
 };
 struct SampleConfig {
   std::string source_culture = "photo";  ///< sample.source_culture: rows of the sample grid

@@ -11,8 +11,8 @@
 #include <fstream>
 #include <iostream>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "data/corpus_reader.h"
 #include "trainer/eval/metrics.h"
@@ -26,9 +26,12 @@ int main(int argc, char** argv) {
   eval::ClassifierOptions copts;
   int threads = 0;
   app.add_option("--corpus", corpus_path, "HDF5 corpus (culturegan-ingest)")->required();
-  app.add_option("--bundle", bundle_path, "generator bundle to evaluate (omit: classifier ceiling only)");
-  app.add_option("--classifier", classifier_path, "classifier file: loaded if it exists, else trained and saved");
-  app.add_option("--epochs", copts.epochs, "classifier training epochs")->check(CLI::NonNegativeNumber);
+  app.add_option("--bundle", bundle_path,
+                 "generator bundle to evaluate (omit: classifier ceiling only)");
+  app.add_option("--classifier", classifier_path,
+                 "classifier file: loaded if it exists, else trained and saved");
+  app.add_option("--epochs", copts.epochs, "classifier training epochs")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--width", copts.width, "classifier width")->check(CLI::PositiveNumber);
   app.add_option("--seed", copts.seed, "classifier seed");
   app.add_option("--source", source, "source culture whose val images are translated");
@@ -43,9 +46,12 @@ int main(int argc, char** argv) {
     auto u8 = torch::empty({n, s, s, 3}, torch::kUInt8);
     corpus.read_images(0, n, u8.data_ptr<uint8_t>());
     auto all = u8.permute({0, 3, 1, 2}).to(torch::kFloat).div(127.5).sub(1.0).contiguous();
-    auto labels = torch::from_blob(const_cast<int32_t*>(corpus.labels().data()), {n}, torch::kInt).to(torch::kLong);
+    auto labels = torch::from_blob(const_cast<int32_t*>(corpus.labels().data()), {n}, torch::kInt)
+                      .to(torch::kLong);
     auto pick = [&](const std::vector<int64_t>& idx) {
-      return torch::from_blob(const_cast<int64_t*>(idx.data()), {static_cast<int64_t>(idx.size())}, torch::kLong).clone();
+      return torch::from_blob(const_cast<int64_t*>(idx.data()), {static_cast<int64_t>(idx.size())},
+                              torch::kLong)
+          .clone();
     };
     eval::EvalSet set;
     set.cultures = cultures;
@@ -57,15 +63,18 @@ int main(int argc, char** argv) {
 
     eval::CultureClassifier clf{nullptr};
     if (!classifier_path.empty() && std::filesystem::exists(classifier_path)) {
-      clf = eval::load_classifier(classifier_path, static_cast<int64_t>(cultures.size()), copts.width);
+      clf = eval::load_classifier(classifier_path, static_cast<int64_t>(cultures.size()),
+                                  copts.width);
       std::cerr << fmt::format("culturegan-eval: loaded classifier {}\n", classifier_path);
     } else {
-      std::cerr << fmt::format("culturegan-eval: training the culture classifier on {} train images ({} epochs)\n",
-                               set.train_images.size(0), copts.epochs);
-      clf = eval::train_classifier(set.train_images, set.train_labels, static_cast<int64_t>(cultures.size()), copts,
-                                   [](int64_t e, double loss) {
-                                     std::cerr << fmt::format("culturegan-eval: epoch {} loss {:.4f}\n", e + 1, loss);
-                                   });
+      std::cerr << fmt::format(
+          "culturegan-eval: training the culture classifier on {} train images ({} epochs)\n",
+          set.train_images.size(0), copts.epochs);
+      clf = eval::train_classifier(
+          set.train_images, set.train_labels, static_cast<int64_t>(cultures.size()), copts,
+          [](int64_t e, double loss) {
+            std::cerr << fmt::format("culturegan-eval: epoch {} loss {:.4f}\n", e + 1, loss);
+          });
       if (!classifier_path.empty()) eval::save_classifier(clf, classifier_path);
     }
 
@@ -73,7 +82,9 @@ int main(int argc, char** argv) {
     eopts.source = -1;
     for (size_t i = 0; i < cultures.size(); ++i)
       if (cultures[i] == source) eopts.source = static_cast<int64_t>(i);
-    if (eopts.source < 0) throw std::invalid_argument(fmt::format("--source {}: not a culture of {}", source, corpus_path));
+    if (eopts.source < 0)
+      throw std::invalid_argument(
+          fmt::format("--source {}: not a culture of {}", source, corpus_path));
 
     eval::TranslateFn translate;
     models::StarGanGenerator g{nullptr};
@@ -81,19 +92,22 @@ int main(int argc, char** argv) {
     if (!bundle_path.empty()) {
       auto bundle = models::load_bundle(bundle_path);
       if (bundle.spec.image_size != s)
-        throw std::invalid_argument(fmt::format("{}: image_size: expected the corpus's {}, found {}", bundle_path, s,
-                                                bundle.spec.image_size));
+        throw std::invalid_argument(
+            fmt::format("{}: image_size: expected the corpus's {}, found {}", bundle_path, s,
+                        bundle.spec.image_size));
       for (const auto& c : cultures) {
         auto it = std::find(bundle.cultures.begin(), bundle.cultures.end(), c);
         if (it == bundle.cultures.end())
-          throw std::invalid_argument(fmt::format("{}: cultures: the corpus culture \"{}\" is missing", bundle_path, c));
+          throw std::invalid_argument(
+              fmt::format("{}: cultures: the corpus culture \"{}\" is missing", bundle_path, c));
         to_bundle.push_back(it - bundle.cultures.begin());
       }
       g = models::make_generator(bundle, bundle_path);
       const int64_t bc = static_cast<int64_t>(bundle.cultures.size());
       translate = [&, bc](const torch::Tensor& x, const torch::Tensor& c) {
         auto cb = torch::zeros({c.size(0), bc});
-        for (size_t i = 0; i < to_bundle.size(); ++i) cb.select(1, to_bundle[i]).copy_(c.select(1, static_cast<int64_t>(i)));
+        for (size_t i = 0; i < to_bundle.size(); ++i)
+          cb.select(1, to_bundle[i]).copy_(c.select(1, static_cast<int64_t>(i)));
         return g->forward(x, cb);
       };
     }

@@ -16,11 +16,11 @@ namespace culturegan::trainer {
 
 /// What a phase's loss sees of the current step.
 struct StepInput {
-  torch::Tensor images;  ///< [B,3,S,S] float32 in [-1,1], this rank's part of the batch
-  torch::Tensor labels;  ///< [B] int64 culture of each image
-  int64_t step = 0;      ///< 0-based optimizer step
+  torch::Tensor images;       ///< [B,3,S,S] float32 in [-1,1], this rank's part of the batch
+  torch::Tensor labels;       ///< [B] int64 culture of each image
+  int64_t step = 0;           ///< 0-based optimizer step
   int64_t global_offset = 0;  ///< global index of images[0] within the global batch (rank·B)
-  uint64_t seed = 0;     ///< train.seed, for counter-based per-sample randomness
+  uint64_t seed = 0;          ///< train.seed, for counter-based per-sample randomness
 };
 
 /// A phase's loss: `total` is what backward() runs on; `terms` are the named parts that are
@@ -31,8 +31,8 @@ struct LossTerms {
 };
 
 struct Phase {
-  std::string name;       ///< "D_main" | "D_reg" | "G_main"
-  int64_t interval = 1;   ///< runs when step % interval == 0
+  std::string name;                   ///< "D_main" | "D_reg" | "G_main"
+  int64_t interval = 1;               ///< runs when step % interval == 0
   std::vector<torch::Tensor> params;  ///< what this phase updates (declared to the reducer)
   torch::optim::Optimizer* optimizer = nullptr;
   std::function<LossTerms(const StepInput&)> loss;

@@ -9,7 +9,8 @@ namespace culturegan::trainer {
 
 enum class AdversarialLoss { kLsgan, kBce, kHinge, kWgan };
 
-/// "lsgan" | "bce" | "hinge" | "wgan-gp" (WGAN critic loss; the gradient penalty is loss.gp_lambda). Throws std::invalid_argument naming the value.
+/// "lsgan" | "bce" | "hinge" | "wgan-gp" (WGAN critic loss; the gradient penalty is
+/// loss.gp_lambda). Throws std::invalid_argument naming the value.
 AdversarialLoss parse_adversarial_loss(const std::string& name);
 
 /// Discriminator loss on real logits (any shape, raw D outputs).
@@ -20,8 +21,8 @@ AdversarialLoss parse_adversarial_loss(const std::string& name);
 torch::Tensor d_loss_real(AdversarialLoss kind, const torch::Tensor& real_logits);
 
 /// Discriminator loss on fake logits.
-///   lsgan: mean(D(G(z))^2); bce: mean(softplus(D(G(z)))) = -log(1 - sigmoid); hinge: mean(relu(1 + D));
-///   wgan-gp: mean(D(G(z))).
+///   lsgan: mean(D(G(z))^2); bce: mean(softplus(D(G(z)))) = -log(1 - sigmoid); hinge: mean(relu(1 +
+///   D)); wgan-gp: mean(D(G(z))).
 torch::Tensor d_loss_fake(AdversarialLoss kind, const torch::Tensor& fake_logits);
 
 /// Generator adversarial loss on fake logits.

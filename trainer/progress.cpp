@@ -13,8 +13,12 @@ std::string format_duration(double seconds) {
 }
 
 Progress::Progress(int64_t first_step, int64_t total_steps, int64_t global_batch, double period_s)
-    : first_step_(first_step), total_steps_(total_steps), global_batch_(global_batch),
-      period_s_(period_s), start_(Clock::now()), last_print_(start_) {}
+    : first_step_(first_step),
+      total_steps_(total_steps),
+      global_batch_(global_batch),
+      period_s_(period_s),
+      start_(Clock::now()),
+      last_print_(start_) {}
 
 double Progress::elapsed_s() const {
   return std::chrono::duration<double>(Clock::now() - start_).count();
@@ -34,10 +38,13 @@ bool Progress::update(int64_t step, const std::map<std::string, double>& losses)
   if (!last && std::chrono::duration<double>(now - last_print_).count() < period_s_) return false;
   last_print_ = now;
   const double ips = images_per_second();
-  const double remaining = static_cast<double>(total_steps_ - step - 1) * global_batch_ / (ips > 0 ? ips : 1);
+  const double remaining =
+      static_cast<double>(total_steps_ - step - 1) * global_batch_ / (ips > 0 ? ips : 1);
   std::string terms;
-  for (const auto& [k, v] : sums_) terms += fmt::format(" {} {:.4f}", k, v / static_cast<double>(samples_));
-  fmt::print("step {}/{} ({:.1f}%) | {:.1f} img/s |{} | elapsed {} | ETA {}\n", step + 1, total_steps_,
+  for (const auto& [k, v] : sums_)
+    terms += fmt::format(" {} {:.4f}", k, v / static_cast<double>(samples_));
+  fmt::print("step {}/{} ({:.1f}%) | {:.1f} img/s |{} | elapsed {} | ETA {}\n", step + 1,
+             total_steps_,
              100.0 * static_cast<double>(step + 1) / static_cast<double>(total_steps_), ips, terms,
              format_duration(elapsed_s()), format_duration(remaining));
   std::fflush(stdout);

@@ -24,7 +24,8 @@ torch::Tensor batch_uniform(const StepInput& in, uint64_t stream);
 /// with α [B] per sample. `critic` maps images to raw scores (summed per sample if patches).
 /// The returned penalty has a graph (create_graph) so backward reaches D's parameters.
 torch::Tensor gradient_penalty(const std::function<torch::Tensor(const torch::Tensor&)>& critic,
-                               const torch::Tensor& real, const torch::Tensor& fake, const torch::Tensor& alpha);
+                               const torch::Tensor& real, const torch::Tensor& fake,
+                               const torch::Tensor& alpha);
 
 /// R1 (Mescheder et al. 2018, eq. 9 without γ/2): mean_i ‖∇_x D(x_i)‖², the squared norm of the
 /// gradient of sum(D(x_i)) (patch scores are summed) with respect to real images x_i.
@@ -36,17 +37,22 @@ torch::Tensor r1_penalty(const torch::Tensor& real_scores, const torch::Tensor& 
 /// color (brightness ± 0.5, saturation × [0,2), contrast × [0.5,1.5)), translation (shift by up
 /// to 1/8 of the side, zero fill), cutout (a zeroed square of half the side). Differentiable
 /// in x; applied to real and fake images before D. Parameters per sample from counter_hash.
-torch::Tensor diff_augment(const torch::Tensor& x, const std::string& policy, const StepInput& in, uint64_t stream);
+torch::Tensor diff_augment(const torch::Tensor& x, const std::string& policy, const StepInput& in,
+                           uint64_t stream);
 
 /// The primitives, with explicit per-sample parameters ([B] float tensors / ints):
-torch::Tensor augment_brightness(const torch::Tensor& x, const torch::Tensor& shift);      ///< x + shift
-torch::Tensor augment_saturation(const torch::Tensor& x, const torch::Tensor& factor);     ///< (x − mean_c)·f + mean_c
-torch::Tensor augment_contrast(const torch::Tensor& x, const torch::Tensor& factor);       ///< (x − mean_chw)·f + mean_chw
+torch::Tensor augment_brightness(const torch::Tensor& x,
+                                 const torch::Tensor& shift);  ///< x + shift
+torch::Tensor augment_saturation(const torch::Tensor& x,
+                                 const torch::Tensor& factor);  ///< (x − mean_c)·f + mean_c
+torch::Tensor augment_contrast(const torch::Tensor& x,
+                               const torch::Tensor& factor);  ///< (x − mean_chw)·f + mean_chw
 /// out[b,:,i,j] = x[b,:,i−dy_b,j−dx_b], zero outside.
-torch::Tensor augment_translation(const torch::Tensor& x, const std::vector<int64_t>& dx, const std::vector<int64_t>& dy);
+torch::Tensor augment_translation(const torch::Tensor& x, const std::vector<int64_t>& dx,
+                                  const std::vector<int64_t>& dy);
 /// Zeroes rows [y0_b, y0_b+size) × cols [x0_b, x0_b+size) (clipped) of each image.
-torch::Tensor augment_cutout(const torch::Tensor& x, const std::vector<int64_t>& x0, const std::vector<int64_t>& y0,
-                             int64_t size);
+torch::Tensor augment_cutout(const torch::Tensor& x, const std::vector<int64_t>& x0,
+                             const std::vector<int64_t>& y0, int64_t size);
 
 /// The image history buffer of Shrivastava et al. 2017 / CycleGAN (Zhu et al. 2017, Sec. 4):
 /// while fewer than `capacity` images are stored, each query image is stored and returned;
@@ -56,7 +62,8 @@ class ImagePool {
  public:
   explicit ImagePool(int64_t capacity) : capacity_(capacity) {}
   /// images [B,3,S,S] (detached); use[i] false passes image i through untouched.
-  torch::Tensor query(const torch::Tensor& images, const std::vector<bool>& use, const StepInput& in, uint64_t stream);
+  torch::Tensor query(const torch::Tensor& images, const std::vector<bool>& use,
+                      const StepInput& in, uint64_t stream);
   int64_t size() const { return static_cast<int64_t>(stored_.size()); }
 
  private:

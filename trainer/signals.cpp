@@ -36,7 +36,8 @@ std::string slurm_context() {
   const char* job = std::getenv("SLURM_JOB_ID");
   if (!job || !*job) return "";
   const char* restarts = std::getenv("SLURM_RESTART_COUNT");
-  return fmt::format("Slurm job {}, SLURM_RESTART_COUNT={}", job, (restarts && *restarts) ? restarts : "0");
+  return fmt::format("Slurm job {}, SLURM_RESTART_COUNT={}", job,
+                     (restarts && *restarts) ? restarts : "0");
 }
 
 torch::Tensor maybe_inject_nan_fault(const torch::Tensor& images, int64_t step, int rank) {

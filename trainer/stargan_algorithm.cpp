@@ -8,7 +8,8 @@ namespace culturegan::trainer {
 
 uint64_t counter_hash(uint64_t seed, uint64_t step, uint64_t index, uint64_t stream) {
   // SplitMix64 finaliser over a mixed key (Steele et al. 2014).
-  uint64_t z = seed * 0x9E3779B97F4A7C15ull ^ (step + 0x632BE59BD9B4E019ull) * 0xBF58476D1CE4E5B9ull ^
+  uint64_t z = seed * 0x9E3779B97F4A7C15ull ^
+               (step + 0x632BE59BD9B4E019ull) * 0xBF58476D1CE4E5B9ull ^
                (index + 0x8CB92BA72F3D8DD7ull) * 0x94D049BB133111EBull ^ stream;
   z += 0x9E3779B97F4A7C15ull;
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
@@ -36,19 +37,31 @@ StarGanAlgorithm::StarGanAlgorithm(const Config& cfg, int64_t num_cultures, torc
   for (auto& p : g_ema_->parameters()) p.set_requires_grad(false);
 
   const auto betas = std::make_tuple(cfg.optim.beta1, cfg.optim.beta2);
-  opt_g_ = std::make_unique<torch::optim::Adam>(g_->parameters(),
-                                                torch::optim::AdamOptions(cfg.optim.g_lr).betas(betas));
-  opt_d_ = std::make_unique<torch::optim::Adam>(d_->parameters(),
-                                                torch::optim::AdamOptions(cfg.optim.d_lr).betas(betas));
+  opt_g_ = std::make_unique<torch::optim::Adam>(
+      g_->parameters(), torch::optim::AdamOptions(cfg.optim.g_lr).betas(betas));
+  opt_d_ = std::make_unique<torch::optim::Adam>(
+      d_->parameters(), torch::optim::AdamOptions(cfg.optim.d_lr).betas(betas));
 
-  Phase d_phase{"D_main", 1, d_->parameters(), opt_d_.get(),
-               [this](const StepInput& in) { return d_main(in); }, {g_.ptr()}};
-  Phase g_phase{"G_main", cfg.optim.n_critic, g_->parameters(), opt_g_.get(),
-               [this](const StepInput& in) { return g_main(in); }, {d_.ptr()}};
+  Phase d_phase{"D_main",
+                1,
+                d_->parameters(),
+                opt_d_.get(),
+                [this](const StepInput& in) { return d_main(in); },
+                {g_.ptr()}};
+  Phase g_phase{"G_main",
+                cfg.optim.n_critic,
+                g_->parameters(),
+                opt_g_.get(),
+                [this](const StepInput& in) { return g_main(in); },
+                {d_.ptr()}};
   phases_ = {d_phase, g_phase};
   if (cfg.loss.r1_gamma > 0)
-    phases_.insert(phases_.begin() + 1, Phase{"D_reg", cfg.loss.r1_interval, d_->parameters(), opt_d_.get(),
-                                              [this](const StepInput& in) { return d_reg(in); }, {g_.ptr()}});
+    phases_.insert(phases_.begin() + 1, Phase{"D_reg",
+                                              cfg.loss.r1_interval,
+                                              d_->parameters(),
+                                              opt_d_.get(),
+                                              [this](const StepInput& in) { return d_reg(in); },
+                                              {g_.ptr()}});
 }
 
 torch::Tensor StarGanAlgorithm::target_labels(const StepInput& in, int64_t num_cultures) {
@@ -86,8 +99,8 @@ LossTerms StarGanAlgorithm::d_main(const StepInput& in) {
   auto total = loss_real + loss_fake + cfg_.loss.lambda_cls * loss_cls;
   LossTerms out{total, {{"adv_real", loss_real}, {"adv_fake", loss_fake}, {"cls", loss_cls}}};
   if (adv_ == AdversarialLoss::kWgan && cfg_.loss.gp_lambda > 0) {
-    auto gp = gradient_penalty([this](const torch::Tensor& x) { return d_->forward(x).first; }, real_aug, fake_aug,
-                               batch_uniform(in, 12));
+    auto gp = gradient_penalty([this](const torch::Tensor& x) { return d_->forward(x).first; },
+                               real_aug, fake_aug, batch_uniform(in, 12));
     out.total = out.total + cfg_.loss.gp_lambda * gp;
     out.terms.emplace_back("gp", gp);
   }
@@ -117,10 +130,12 @@ LossTerms StarGanAlgorithm::g_main(const StepInput& in) {
 }
 
 void StarGanAlgorithm::after_step(int64_t step) {
-  if (step % cfg_.optim.n_critic == 0) ema_update(*g_ema_, *g_, ema_beta_at(cfg_.train.ema_beta, step));
+  if (step % cfg_.optim.n_critic == 0)
+    ema_update(*g_ema_, *g_, ema_beta_at(cfg_.train.ema_beta, step));
 }
 
-std::vector<std::pair<std::string, std::shared_ptr<torch::nn::Module>>> StarGanAlgorithm::modules() {
+std::vector<std::pair<std::string, std::shared_ptr<torch::nn::Module>>>
+StarGanAlgorithm::modules() {
   return {{"G", g_.ptr()}, {"D", d_.ptr()}, {"G_ema", g_ema_.ptr()}};
 }
 
@@ -130,11 +145,13 @@ std::vector<std::pair<std::string, torch::optim::Optimizer*>> StarGanAlgorithm::
 
 torch::Tensor StarGanAlgorithm::translate(const torch::Tensor& x, int64_t target) {
   torch::NoGradGuard no_grad;
-  auto labels = torch::full({x.size(0)}, target, torch::TensorOptions().dtype(torch::kLong).device(x.device()));
+  auto labels = torch::full({x.size(0)}, target,
+                            torch::TensorOptions().dtype(torch::kLong).device(x.device()));
   return g_ema_->forward(x, models::one_hot(labels, num_cultures_));
 }
 
-void StarGanAlgorithm::export_bundle(const std::string& path, const std::vector<std::string>& cultures) {
+void StarGanAlgorithm::export_bundle(const std::string& path,
+                                     const std::vector<std::string>& cultures) {
   models::save_bundle(path, models::make_bundle(g_ema_, cultures));
 }
 

@@ -1,14 +1,14 @@
 // The multi-domain culture translator's training step (StarGAN recipe) as phases.
 //
 // D_main: L_D = L_adv(D(x), real) + L_adv(D(G(x,c').detach()), fake) + λ_cls · CE(D_cls(x), c)
-// G_main: L_G = L_adv(D(G(x,c')), real) + λ_cls · CE(D_cls(G(x,c')), c') + λ_rec · |x − G(G(x,c'),c)|₁
-// (Choi et al. 2018, eq. 5–6; the adversarial term is LSGAN by default instead of WGAN-GP).
-// Options: loss.adversarial = wgan-gp adds λ_gp·GP to D_main (eq. 7 of the paper's appendix);
-// loss.r1_gamma > 0 adds a lazy D_reg phase (γ/2·R1 every loss.r1_interval steps, StarGAN v2);
-// loss.diffaugment augments D's inputs (real and fake) differentiably.
-// The target culture c' of each sample is drawn uniformly among the other cultures by a
-// counter-based hash of (seed, step, global sample index), so N ranks × batch b see the same
-// targets as 1 rank × batch N·b.
+// G_main: L_G = L_adv(D(G(x,c')), real) + λ_cls · CE(D_cls(G(x,c')), c') + λ_rec · |x −
+// G(G(x,c'),c)|₁ (Choi et al. 2018, eq. 5–6; the adversarial term is LSGAN by default instead of
+// WGAN-GP). Options: loss.adversarial = wgan-gp adds λ_gp·GP to D_main (eq. 7 of the paper's
+// appendix); loss.r1_gamma > 0 adds a lazy D_reg phase (γ/2·R1 every loss.r1_interval steps,
+// StarGAN v2); loss.diffaugment augments D's inputs (real and fake) differentiably. The target
+// culture c' of each sample is drawn uniformly among the other cultures by a counter-based hash of
+// (seed, step, global sample index), so N ranks × batch b see the same targets as 1 rank × batch
+// N·b.
 #pragma once
 #include <string>
 #include <vector>

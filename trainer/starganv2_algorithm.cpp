@@ -15,8 +15,12 @@ namespace {
 constexpr int64_t kStyle = 64;
 const double kInvSqrt2 = 1.0 / std::sqrt(2.0);
 
-torch::Tensor lrelu(const torch::Tensor& x) { return F::leaky_relu(x, F::LeakyReLUFuncOptions().negative_slope(0.2)); }
-torch::Tensor inorm(const torch::Tensor& x) { return F::instance_norm(x, F::InstanceNormFuncOptions().eps(1e-5)); }
+torch::Tensor lrelu(const torch::Tensor& x) {
+  return F::leaky_relu(x, F::LeakyReLUFuncOptions().negative_slope(0.2));
+}
+torch::Tensor inorm(const torch::Tensor& x) {
+  return F::instance_norm(x, F::InstanceNormFuncOptions().eps(1e-5));
+}
 nn::Conv2d conv(int64_t in, int64_t out, int64_t k, int64_t p) {
   return nn::Conv2d(nn::Conv2dOptions(in, out, k).padding(p));
 }
@@ -24,7 +28,8 @@ nn::Conv2d conv(int64_t in, int64_t out, int64_t k, int64_t p) {
 torch::Tensor pick(const torch::Tensor& per_culture, const torch::Tensor& y) {
   auto idx = y.to(torch::kLong).view({-1, 1});
   if (per_culture.dim() == 2) return per_culture.gather(1, idx).squeeze(1);
-  return per_culture.index({torch::arange(y.size(0), y.options().dtype(torch::kLong)), y.to(torch::kLong)});
+  return per_culture.index(
+      {torch::arange(y.size(0), y.options().dtype(torch::kLong)), y.to(torch::kLong)});
 }
 
 // Residual block with InstanceNorm, optional 2× average-pool downsampling.
@@ -33,7 +38,8 @@ class ResBlkImpl : public nn::Module {
   ResBlkImpl(int64_t in, int64_t out, bool down, bool norm) : down_(down), norm_(norm) {
     c1_ = register_module("c1", conv(in, in, 3, 1));
     c2_ = register_module("c2", conv(in, out, 3, 1));
-    if (in != out) sc_ = register_module("sc", nn::Conv2d(nn::Conv2dOptions(in, out, 1).bias(false)));
+    if (in != out)
+      sc_ = register_module("sc", nn::Conv2d(nn::Conv2dOptions(in, out, 1).bias(false)));
   }
   torch::Tensor forward(const torch::Tensor& x) {
     auto h = lrelu(norm_ ? inorm(x) : x);
@@ -61,7 +67,8 @@ class AdainResBlkImpl : public nn::Module {
     fc2_ = register_module("fc2", nn::Linear(kStyle, 2 * out));
     c1_ = register_module("c1", conv(in, out, 3, 1));
     c2_ = register_module("c2", conv(out, out, 3, 1));
-    if (in != out) sc_ = register_module("sc", nn::Conv2d(nn::Conv2dOptions(in, out, 1).bias(false)));
+    if (in != out)
+      sc_ = register_module("sc", nn::Conv2d(nn::Conv2dOptions(in, out, 1).bias(false)));
   }
   static torch::Tensor adain(const torch::Tensor& h, const torch::Tensor& gb) {
     auto parts = gb.view({gb.size(0), gb.size(1), 1, 1}).chunk(2, 1);
@@ -69,7 +76,9 @@ class AdainResBlkImpl : public nn::Module {
   }
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& s) {
     auto up = [&](const torch::Tensor& t) {
-      return up_ ? F::interpolate(t, F::InterpolateFuncOptions().scale_factor(std::vector<double>{2, 2}).mode(torch::kNearest))
+      return up_ ? F::interpolate(t, F::InterpolateFuncOptions()
+                                         .scale_factor(std::vector<double>{2, 2})
+                                         .mode(torch::kNearest))
                  : t;
     };
     auto h = lrelu(adain(x, fc1_->forward(s)));
@@ -117,7 +126,8 @@ TORCH_MODULE(Generator);
 class MappingImpl : public nn::Module {
  public:
   MappingImpl(int64_t latent, int64_t cultures) {
-    shared_ = register_module("shared", nn::Sequential(nn::Linear(latent, 256), nn::ReLU(), nn::Linear(256, 256), nn::ReLU()));
+    shared_ = register_module("shared", nn::Sequential(nn::Linear(latent, 256), nn::ReLU(),
+                                                       nn::Linear(256, 256), nn::ReLU()));
     heads_ = register_module("heads", nn::ModuleList());
     for (int64_t c = 0; c < cultures; ++c)
       heads_->push_back(nn::Sequential(nn::Linear(256, 256), nn::ReLU(), nn::Linear(256, kStyle)));
@@ -139,7 +149,8 @@ TORCH_MODULE(Mapping);
 // kStyle, discriminator: 1).
 class TrunkImpl : public nn::Module {
  public:
-  TrunkImpl(int64_t image_size, int64_t d, int64_t cultures, int64_t out) : out_(out), cultures_(cultures) {
+  TrunkImpl(int64_t image_size, int64_t d, int64_t cultures, int64_t out)
+      : out_(out), cultures_(cultures) {
     nn::Sequential trunk(conv(3, d, 3, 1));
     int64_t width = d;
     for (int64_t s = image_size; s > 4; s /= 2) {
@@ -175,8 +186,11 @@ struct StarGanV2Algorithm::Nets {
 
 StarGanV2Algorithm::~StarGanV2Algorithm() = default;
 
-StarGanV2Algorithm::StarGanV2Algorithm(const Config& cfg, int64_t num_cultures, torch::Device device)
-    : cfg_(cfg), num_cultures_(num_cultures), adv_(parse_adversarial_loss(cfg.loss.adversarial)),
+StarGanV2Algorithm::StarGanV2Algorithm(const Config& cfg, int64_t num_cultures,
+                                       torch::Device device)
+    : cfg_(cfg),
+      num_cultures_(num_cultures),
+      adv_(parse_adversarial_loss(cfg.loss.adversarial)),
       nets_(std::make_unique<Nets>()) {
   if (cfg.data.image_size < 16 || (cfg.data.image_size & (cfg.data.image_size - 1)) != 0)
     throw ConfigError("key 'data.image_size': model.kind = starganv2 needs a power of two >= 16");
@@ -193,23 +207,38 @@ StarGanV2Algorithm::StarGanV2Algorithm(const Config& cfg, int64_t num_cultures, 
   copy_weights(*n.g_ema, *n.g);
   copy_weights(*n.f_ema, *n.f);
   copy_weights(*n.e_ema, *n.e);
-  for (nn::Module* m : {static_cast<nn::Module*>(n.g_ema.get()), static_cast<nn::Module*>(n.f_ema.get()),
-                        static_cast<nn::Module*>(n.e_ema.get())})
+  for (nn::Module* m :
+       {static_cast<nn::Module*>(n.g_ema.get()), static_cast<nn::Module*>(n.f_ema.get()),
+        static_cast<nn::Module*>(n.e_ema.get())})
     for (auto& p : m->parameters()) p.set_requires_grad(false);
   std::vector<torch::Tensor> g_params;
   for (nn::Module* m : {static_cast<nn::Module*>(n.g.get()), static_cast<nn::Module*>(n.f.get()),
                         static_cast<nn::Module*>(n.e.get())})
     for (auto& p : m->parameters()) g_params.push_back(p);
   const auto betas = std::make_tuple(cfg.optim.beta1, cfg.optim.beta2);
-  opt_g_ = std::make_unique<torch::optim::Adam>(g_params, torch::optim::AdamOptions(cfg.optim.g_lr).betas(betas));
-  opt_d_ = std::make_unique<torch::optim::Adam>(n.d->parameters(), torch::optim::AdamOptions(cfg.optim.d_lr).betas(betas));
-  phases_.push_back(Phase{"D_main", 1, n.d->parameters(), opt_d_.get(), [this](const StepInput& in) { return d_main(in); },
+  opt_g_ = std::make_unique<torch::optim::Adam>(
+      g_params, torch::optim::AdamOptions(cfg.optim.g_lr).betas(betas));
+  opt_d_ = std::make_unique<torch::optim::Adam>(
+      n.d->parameters(), torch::optim::AdamOptions(cfg.optim.d_lr).betas(betas));
+  phases_.push_back(Phase{"D_main",
+                          1,
+                          n.d->parameters(),
+                          opt_d_.get(),
+                          [this](const StepInput& in) { return d_main(in); },
                           {n.g.ptr(), n.f.ptr(), n.e.ptr()}});
   if (cfg.loss.r1_gamma > 0)
-    phases_.push_back(Phase{"D_reg", cfg.loss.r1_interval, n.d->parameters(), opt_d_.get(),
-                            [this](const StepInput& in) { return d_reg(in); }, {n.g.ptr(), n.f.ptr(), n.e.ptr()}});
-  phases_.push_back(Phase{"G_main", cfg.optim.n_critic, g_params, opt_g_.get(),
-                          [this](const StepInput& in) { return g_main(in); }, {n.d.ptr()}});
+    phases_.push_back(Phase{"D_reg",
+                            cfg.loss.r1_interval,
+                            n.d->parameters(),
+                            opt_d_.get(),
+                            [this](const StepInput& in) { return d_reg(in); },
+                            {n.g.ptr(), n.f.ptr(), n.e.ptr()}});
+  phases_.push_back(Phase{"G_main",
+                          cfg.optim.n_critic,
+                          g_params,
+                          opt_g_.get(),
+                          [this](const StepInput& in) { return g_main(in); },
+                          {n.d.ptr()}});
 }
 
 LossTerms StarGanV2Algorithm::d_main(const StepInput& in) {
@@ -221,7 +250,8 @@ LossTerms StarGanV2Algorithm::d_main(const StepInput& in) {
     fake = n.g->forward(in.images, n.f->forward(counter_noise(in, cfg_.model.z_dim, 30), y_trg));
   }
   const auto& policy = cfg_.loss.diffaugment;
-  auto loss_real = d_loss_real(adv_, n.d->forward(diff_augment(in.images, policy, in, 10), in.labels));
+  auto loss_real =
+      d_loss_real(adv_, n.d->forward(diff_augment(in.images, policy, in, 10), in.labels));
   auto loss_fake = d_loss_fake(adv_, n.d->forward(diff_augment(fake, policy, in, 11), y_trg));
   LossTerms out;
   out.total = loss_real + loss_fake;
@@ -231,7 +261,8 @@ LossTerms StarGanV2Algorithm::d_main(const StepInput& in) {
 
 LossTerms StarGanV2Algorithm::d_reg(const StepInput& in) {
   auto x = in.images.detach().requires_grad_(true);
-  auto r1 = r1_penalty(nets_->d->forward(diff_augment(x, cfg_.loss.diffaugment, in, 13), in.labels), x);
+  auto r1 =
+      r1_penalty(nets_->d->forward(diff_augment(x, cfg_.loss.diffaugment, in, 13), in.labels), x);
   LossTerms out;
   out.total = 0.5 * cfg_.loss.r1_gamma * static_cast<double>(cfg_.loss.r1_interval) * r1;
   out.terms.emplace_back("r1", r1);
@@ -245,13 +276,15 @@ LossTerms StarGanV2Algorithm::g_main(const StepInput& in) {
   auto s1 = n.f->forward(counter_noise(in, cfg_.model.z_dim, 31), y_trg);
   auto s2 = n.f->forward(counter_noise(in, cfg_.model.z_dim, 32), y_trg);
   auto fake = n.g->forward(x, s1);
-  auto adv = g_loss_adv(adv_, n.d->forward(diff_augment(fake, cfg_.loss.diffaugment, in, 14), y_trg));
+  auto adv =
+      g_loss_adv(adv_, n.d->forward(diff_augment(fake, cfg_.loss.diffaugment, in, 14), y_trg));
   auto sty = (n.e->forward(fake, y_trg) - s1).abs().mean();
   auto fake2 = n.g->forward(x, s2).detach();
   auto ds = (fake - fake2).abs().mean();
   auto cyc = (n.g->forward(fake, n.e->forward(x, in.labels)) - x).abs().mean();
   LossTerms out;
-  out.total = adv + cfg_.loss.lambda_cls * sty - cfg_.loss.lambda_id * ds + cfg_.loss.lambda_rec * cyc;
+  out.total =
+      adv + cfg_.loss.lambda_cls * sty - cfg_.loss.lambda_id * ds + cfg_.loss.lambda_rec * cyc;
   out.terms = {{"adv", adv}, {"sty", sty}, {"ds", ds}, {"cyc", cyc}};
   return out;
 }
@@ -267,8 +300,9 @@ void StarGanV2Algorithm::after_step(int64_t step) {
 
 std::vector<std::pair<std::string, std::shared_ptr<nn::Module>>> StarGanV2Algorithm::modules() {
   auto& n = *nets_;
-  return {{"G", n.g.ptr()}, {"F", n.f.ptr()}, {"E", n.e.ptr()}, {"D", n.d.ptr()},
-          {"G_ema", n.g_ema.ptr()}, {"F_ema", n.f_ema.ptr()}, {"E_ema", n.e_ema.ptr()}};
+  return {{"G", n.g.ptr()},        {"F", n.f.ptr()},         {"E", n.e.ptr()},
+          {"D", n.d.ptr()},        {"G_ema", n.g_ema.ptr()}, {"F_ema", n.f_ema.ptr()},
+          {"E_ema", n.e_ema.ptr()}};
 }
 
 std::vector<std::pair<std::string, torch::optim::Optimizer*>> StarGanV2Algorithm::optimizers() {
@@ -281,14 +315,18 @@ torch::Tensor StarGanV2Algorithm::translate(const torch::Tensor& x, int64_t targ
   fixed.images = x;
   fixed.seed = static_cast<uint64_t>(cfg_.train.seed);
   fixed.step = -1;
-  auto y = torch::full({x.size(0)}, target, torch::TensorOptions().dtype(torch::kLong).device(x.device()));
-  return nets_->g_ema->forward(x, nets_->f_ema->forward(counter_noise(fixed, cfg_.model.z_dim, 99), y));
+  auto y = torch::full({x.size(0)}, target,
+                       torch::TensorOptions().dtype(torch::kLong).device(x.device()));
+  return nets_->g_ema->forward(
+      x, nets_->f_ema->forward(counter_noise(fixed, cfg_.model.z_dim, 99), y));
 }
 
-torch::Tensor StarGanV2Algorithm::translate_reference(const torch::Tensor& x, const torch::Tensor& reference,
+torch::Tensor StarGanV2Algorithm::translate_reference(const torch::Tensor& x,
+                                                      const torch::Tensor& reference,
                                                       int64_t target) {
   torch::NoGradGuard no_grad;
-  auto y = torch::full({reference.size(0)}, target, torch::TensorOptions().dtype(torch::kLong).device(x.device()));
+  auto y = torch::full({reference.size(0)}, target,
+                       torch::TensorOptions().dtype(torch::kLong).device(x.device()));
   return nets_->g_ema->forward(x, nets_->e_ema->forward(reference, y));
 }
 

@@ -34,8 +34,10 @@ class StarGanV2Algorithm : public GanAlgorithm {
   /// Latent-guided: style F_target(z_row) with a fixed z per row, G_ema.
   torch::Tensor translate(const torch::Tensor& x, int64_t target) override;
   /// Reference-guided: style E_target(reference) (reference [N,3,S,S]), G_ema.
-  torch::Tensor translate_reference(const torch::Tensor& x, const torch::Tensor& reference, int64_t target);
-  /// Writes G_ema, F_ema and E_ema as a torch archive (culturegan-infer reads stargan bundles only).
+  torch::Tensor translate_reference(const torch::Tensor& x, const torch::Tensor& reference,
+                                    int64_t target);
+  /// Writes G_ema, F_ema and E_ema as a torch archive (culturegan-infer reads stargan bundles
+  /// only).
   void export_bundle(const std::string& path, const std::vector<std::string>& cultures) override;
 
   struct Nets;

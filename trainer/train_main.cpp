@@ -1,7 +1,7 @@
 // culturegan-train: the MPI-launched data-parallel trainer.
 //   mpirun -np N culturegan-train --config configs/X.toml [--set a.b=v ...] [--resume auto|PATH]
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "data/corpus_reader.h"
 #include "distributed/communicator.h"
@@ -25,9 +25,14 @@ int main(int argc, char** argv) {
   CLI::App app{"culturegan-train: data-parallel GAN training of culture translators"};
   std::string config_path, resume;
   std::vector<std::string> overrides;
-  app.add_option("--config", config_path, "TOML config (see configs/)")->required()->check(CLI::ExistingFile);
-  app.add_option("--set", overrides, "override a key: --set train.steps=100 (value is TOML; a bare word is a string)");
-  app.add_option("--resume", resume, "resume: 'auto' (newest good checkpoint in run.dir, if any) or a checkpoint directory");
+  app.add_option("--config", config_path, "TOML config (see configs/)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  app.add_option("--set", overrides,
+                 "override a key: --set train.steps=100 (value is TOML; a bare word is a string)");
+  app.add_option(
+      "--resume", resume,
+      "resume: 'auto' (newest good checkpoint in run.dir, if any) or a checkpoint directory");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -64,7 +69,8 @@ int main(int argc, char** argv) {
   } catch (const trainer::NonFiniteLossError& e) {
     // Every rank agreed on it: the ranks that computed the bad term (and rank 0) say so,
     // and all exit cleanly with code 1.
-    if (root || e.seen_here()) fmt::print(stderr, "culturegan-train: rank {}: error: {}\n", env.rank, e.what());
+    if (root || e.seen_here())
+      fmt::print(stderr, "culturegan-train: rank {}: error: {}\n", env.rank, e.what());
     return trainer::kExitError;
   } catch (const std::exception& e) {
     fmt::print(stderr, "culturegan-train: rank {}: error: {}\n", env.rank, e.what());

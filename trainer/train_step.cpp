@@ -13,8 +13,9 @@ void set_frozen(Phase& phase, bool frozen) {
 }
 }  // namespace
 
-StepResult run_step(GanAlgorithm& algo, distributed::GradientReducer& reducer, distributed::Communicator& comm,
-                    const StepInput& in, const std::string& non_finite) {
+StepResult run_step(GanAlgorithm& algo, distributed::GradientReducer& reducer,
+                    distributed::Communicator& comm, const StepInput& in,
+                    const std::string& non_finite) {
   StepResult result;
   for (auto& phase : algo.phases()) {
     if (in.step % phase.interval != 0) continue;
@@ -30,10 +31,11 @@ StepResult run_step(GanAlgorithm& algo, distributed::GradientReducer& reducer, d
     if (flag.item<double>() > 0) {
       set_frozen(phase, false);
       if (non_finite == "stop")
-        throw NonFiniteLossError(fmt::format("non-finite loss at step {} in phase {}{} ({} of {} ranks)", in.step,
-                                             phase.name, bad.empty() ? " on another rank" : ", term '" + bad + "'",
-                                             static_cast<int>(flag.item<double>()), comm.world_size()),
-                                 !bad.empty());
+        throw NonFiniteLossError(
+            fmt::format("non-finite loss at step {} in phase {}{} ({} of {} ranks)", in.step,
+                        phase.name, bad.empty() ? " on another rank" : ", term '" + bad + "'",
+                        static_cast<int>(flag.item<double>()), comm.world_size()),
+            !bad.empty());
       result.skipped = true;
       return result;
     }

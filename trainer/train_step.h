@@ -15,7 +15,8 @@ namespace culturegan::trainer {
 /// whether this rank computed the non-finite term itself.
 class NonFiniteLossError : public std::runtime_error {
  public:
-  NonFiniteLossError(const std::string& what, bool seen_here) : std::runtime_error(what), seen_here_(seen_here) {}
+  NonFiniteLossError(const std::string& what, bool seen_here)
+      : std::runtime_error(what), seen_here_(seen_here) {}
   bool seen_here() const { return seen_here_; }
 
  private:
@@ -33,7 +34,8 @@ struct StepResult {
 /// A non-finite term: with non_finite == "stop" throws NonFiniteLossError naming the step,
 /// phase and term on every rank; with "skip" the step's remaining phases are skipped on every
 /// rank. Calls algo.after_step unless skipped. Collective: every rank calls it.
-StepResult run_step(GanAlgorithm& algo, distributed::GradientReducer& reducer, distributed::Communicator& comm,
-                    const StepInput& in, const std::string& non_finite);
+StepResult run_step(GanAlgorithm& algo, distributed::GradientReducer& reducer,
+                    distributed::Communicator& comm, const StepInput& in,
+                    const std::string& non_finite);
 
 }  // namespace culturegan::trainer

@@ -15,11 +15,11 @@
 #include "distributed/communicator.h"
 #include "distributed/consistency.h"
 #include "distributed/gradient_reducer.h"
+#include "trainer/algorithm_factory.h"
 #include "trainer/checkpoint.h"
 #include "trainer/progress.h"
 #include "trainer/sample_grid.h"
 #include "trainer/signals.h"
-#include "trainer/algorithm_factory.h"
 #include "trainer/train_step.h"
 
 namespace culturegan::trainer {
@@ -29,9 +29,12 @@ namespace {
 torch::Device choose_device(const std::string& want, int local_rank) {
   if (want == "cpu") return torch::kCPU;
   if (want == "cuda" && !torch::cuda::is_available())
-    throw ConfigError("train.device: expected a CUDA device for \"cuda\", found none (torch::cuda::is_available() is false)");
+    throw ConfigError(
+        "train.device: expected a CUDA device for \"cuda\", found none "
+        "(torch::cuda::is_available() is false)");
   if (want == "cuda" || (want == "auto" && torch::cuda::is_available()))
-    return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(local_rank % torch::cuda::device_count()));
+    return torch::Device(torch::kCUDA,
+                         static_cast<c10::DeviceIndex>(local_rank % torch::cuda::device_count()));
   return torch::kCPU;
 }
 
@@ -55,8 +58,8 @@ std::vector<std::pair<std::string, torch::Tensor>> named_state_tensors(GanAlgori
 
 // Source-culture val images for the sample grid: [K,3,S,S] in [-1,1]. Their source paths
 // (relative to the ingest input folder) go to `paths`.
-torch::Tensor sample_sources(const data::CorpusReader& corpus, const std::string& source_culture, int64_t count,
-                             std::vector<std::string>* paths) {
+torch::Tensor sample_sources(const data::CorpusReader& corpus, const std::string& source_culture,
+                             int64_t count, std::vector<std::string>* paths) {
   const auto& cultures = corpus.cultures();
   int32_t source = -1;
   for (size_t i = 0; i < cultures.size(); ++i)
@@ -113,17 +116,22 @@ int run_training(const TrainOptions& options, const distributed::ProcessEnv& env
 
   auto corpus = std::make_shared<const data::CorpusReader>(cfg.data.corpus);
   if (corpus->image_size() != cfg.data.image_size)
-    throw ConfigError(fmt::format("{}: key 'data.image_size': expected the corpus's image size {} ({}), found {}",
-                                  options.config_path, corpus->image_size(), cfg.data.corpus, cfg.data.image_size));
+    throw ConfigError(fmt::format(
+        "{}: key 'data.image_size': expected the corpus's image size {} ({}), found {}",
+        options.config_path, corpus->image_size(), cfg.data.corpus, cfg.data.image_size));
   const auto& cultures = corpus->cultures();
   const auto num_cultures = static_cast<int64_t>(cultures.size());
   for (const auto& name : cfg.data.no_flip_cultures)
     if (std::find(cultures.begin(), cultures.end(), name) == cultures.end())
-      throw ConfigError(fmt::format("{}: key 'data.no_flip_cultures': expected cultures of {} ({}), found '{}'",
-                                    options.config_path, cfg.data.corpus, fmt::join(cultures, ", "), name));
-  if (std::find(cultures.begin(), cultures.end(), cfg.sample.source_culture) == cultures.end() && root)
-    fmt::print("culturegan-train: note: sample.source_culture '{}' is not in the corpus; sample grids use other val images\n",
-               cfg.sample.source_culture);
+      throw ConfigError(
+          fmt::format("{}: key 'data.no_flip_cultures': expected cultures of {} ({}), found '{}'",
+                      options.config_path, cfg.data.corpus, fmt::join(cultures, ", "), name));
+  if (std::find(cultures.begin(), cultures.end(), cfg.sample.source_culture) == cultures.end() &&
+      root)
+    fmt::print(
+        "culturegan-train: note: sample.source_culture '{}' is not in the corpus; sample grids use "
+        "other val images\n",
+        cfg.sample.source_culture);
 
   distributed::WatchdogOptions watchdog;
   watchdog.timeout_s = cfg.distributed.timeout_s;
@@ -147,32 +155,36 @@ int run_training(const TrainOptions& options, const distributed::ProcessEnv& env
   state.config_hash = cfg.hash();
   std::string resume_error;  // a bad --resume: every rank learns it, one line is printed, exit 2
   if (!options.resume.empty()) try {
-    std::vector<std::string> notes;
-    const auto dir = checkpointer.resolve(options.resume, &notes);
-    if (root)
-      for (const auto& n : notes) fmt::print("culturegan-train: {}\n", n);
-    if (dir) {
-      const int world = env.world_size;
-      state = checkpointer.load(*dir, algo);
-      if (root) {
-        fmt::print("culturegan-train: resumed from {} at step {} (written by world size {}, now {})\n", *dir,
-                   state.step, state.world_size, world);
-        if (state.config_hash != cfg.hash())
-          fmt::print("culturegan-train: note: the config differs from the checkpoint's (hash {} vs {})\n",
-                     state.config_hash, cfg.hash());
+      std::vector<std::string> notes;
+      const auto dir = checkpointer.resolve(options.resume, &notes);
+      if (root)
+        for (const auto& n : notes) fmt::print("culturegan-train: {}\n", n);
+      if (dir) {
+        const int world = env.world_size;
+        state = checkpointer.load(*dir, algo);
+        if (root) {
+          fmt::print(
+              "culturegan-train: resumed from {} at step {} (written by world size {}, now {})\n",
+              *dir, state.step, state.world_size, world);
+          if (state.config_hash != cfg.hash())
+            fmt::print(
+                "culturegan-train: note: the config differs from the checkpoint's (hash {} vs "
+                "{})\n",
+                state.config_hash, cfg.hash());
+        }
+        state.world_size = world;
+        state.config_hash = cfg.hash();
+      } else if (root) {
+        fmt::print("culturegan-train: --resume {}: no checkpoint in {}, starting from step 0\n",
+                   options.resume, checkpointer.root());
       }
-      state.world_size = world;
-      state.config_hash = cfg.hash();
-    } else if (root) {
-      fmt::print("culturegan-train: --resume {}: no checkpoint in {}, starting from step 0\n", options.resume,
-                 checkpointer.root());
+    } catch (const CheckpointError& e) {
+      resume_error = e.what();
     }
-  } catch (const CheckpointError& e) {
-    resume_error = e.what();
-  }
   {
-    auto bad = torch::tensor({resume_error.empty() ? 0.0 : 1.0, root && !resume_error.empty() ? 1.0 : 0.0},
-                             torch::kDouble);
+    auto bad =
+        torch::tensor({resume_error.empty() ? 0.0 : 1.0, root && !resume_error.empty() ? 1.0 : 0.0},
+                      torch::kDouble);
     comm->all_reduce(bad, distributed::ReduceOp::kSum, "resume_error_check");
     if (bad[0].item<double>() > 0) {
       if (!resume_error.empty() && (root || bad[1].item<double>() == 0))
@@ -181,10 +193,12 @@ int run_training(const TrainOptions& options, const distributed::ProcessEnv& env
     }
   }
   // All ranks must resume from the same step.
-  auto step_check = torch::tensor({static_cast<double>(state.step), -static_cast<double>(state.step)}, torch::kDouble);
+  auto step_check = torch::tensor(
+      {static_cast<double>(state.step), -static_cast<double>(state.step)}, torch::kDouble);
   comm->all_reduce(step_check, distributed::ReduceOp::kSum, "resume_step_check");
   if (step_check[0].item<double>() != static_cast<double>(state.step) * env.world_size)
-    throw CheckpointError("ranks resumed from different checkpoints: is run.dir on a shared file system?");
+    throw CheckpointError(
+        "ranks resumed from different checkpoints: is run.dir on a shared file system?");
 
   std::vector<int32_t> pool_labels;
   for (int64_t i : corpus->train_indices()) pool_labels.push_back(corpus->labels()[i]);
@@ -204,20 +218,25 @@ int run_training(const TrainOptions& options, const distributed::ProcessEnv& env
 
   std::vector<std::string> source_paths;
   const torch::Tensor sources =
-      root ? sample_sources(*corpus, cfg.sample.source_culture, cfg.sample.count, &source_paths) : torch::Tensor();
+      root ? sample_sources(*corpus, cfg.sample.source_culture, cfg.sample.count, &source_paths)
+           : torch::Tensor();
   if (root) {
     fs::create_directories(fs::path(cfg.run.dir) / "samples");
     std::ofstream list(fs::path(cfg.run.dir) / "samples" / "sources.txt");
     for (const auto& p : source_paths) list << p << "\n";
     std::ofstream(fs::path(cfg.run.dir) / "config.toml") << cfg.to_toml();
-    fmt::print("culturegan-train: {} ranks on {} node(s), backend {}, device {}, {} cultures, {} train images, "
-               "global batch {}, steps {}..{}\n",
-               env.world_size, env.node_count, comm->backend(), device.str(), num_cultures,
-               corpus->train_indices().size(), env.world_size * cfg.train.batch_size, state.step, cfg.train.steps);
+    fmt::print(
+        "culturegan-train: {} ranks on {} node(s), backend {}, device {}, {} cultures, {} train "
+        "images, "
+        "global batch {}, steps {}..{}\n",
+        env.world_size, env.node_count, comm->backend(), device.str(), num_cultures,
+        corpus->train_indices().size(), env.world_size * cfg.train.batch_size, state.step,
+        cfg.train.steps);
     std::fflush(stdout);
   }
 
-  Progress progress(state.step, cfg.train.steps, env.world_size * cfg.train.batch_size, cfg.train.log_every_s);
+  Progress progress(state.step, cfg.train.steps, env.world_size * cfg.train.batch_size,
+                    cfg.train.log_every_s);
   // Rank 0's loss terms, one JSON line per step (appended across resumes): the input of
   // trainer/eval/plot_metrics.py.
   std::ofstream metrics_log;
@@ -233,9 +252,11 @@ int run_training(const TrainOptions& options, const distributed::ProcessEnv& env
                    checkpointer.last_save_bytes() / 1e6, checkpointer.last_save_seconds());
       } catch (const CheckpointError& e) {
         const auto prev = checkpointer.list();
-        fmt::print(stderr, "culturegan-train: error: checkpoint save at step {} failed: {}; {}; stopping\n",
+        fmt::print(stderr,
+                   "culturegan-train: error: checkpoint save at step {} failed: {}; {}; stopping\n",
                    state.step, e.what(),
-                   prev.empty() ? "no earlier checkpoint" : "the previous checkpoint " + prev.back() + " is intact");
+                   prev.empty() ? "no earlier checkpoint"
+                                : "the previous checkpoint " + prev.back() + " is intact");
         failed.fill_(1.0);
       }
       std::fflush(stdout);
@@ -258,36 +279,45 @@ int run_training(const TrainOptions& options, const distributed::ProcessEnv& env
 
     // Preemption: any rank's signal stops every rank after this step, with a checkpoint.
     // One all-reduce per step: [preemption signal on any rank, rank 0's time budget spent].
-    const bool budget_spent = root && cfg.train.max_minutes > 0 && progress.elapsed_s() > cfg.train.max_minutes * 60.0;
-    auto sig = torch::tensor({static_cast<double>(preemption_signal()), budget_spent ? 1.0 : 0.0}, torch::kDouble);
+    const bool budget_spent =
+        root && cfg.train.max_minutes > 0 && progress.elapsed_s() > cfg.train.max_minutes * 60.0;
+    auto sig = torch::tensor({static_cast<double>(preemption_signal()), budget_spent ? 1.0 : 0.0},
+                             torch::kDouble);
     comm->all_reduce(sig, distributed::ReduceOp::kSum, "preemption_check");
     if (sig[1].item<double>() > 0) {
       if (root)
-        fmt::print("culturegan-train: time budget train.max_minutes = {} reached at step {}/{}; finishing\n",
-                   cfg.train.max_minutes, state.step, cfg.train.steps);
+        fmt::print(
+            "culturegan-train: time budget train.max_minutes = {} reached at step {}/{}; "
+            "finishing\n",
+            cfg.train.max_minutes, state.step, cfg.train.steps);
       break;
     }
     if (sig[0].item<double>() > 0) {
-      if (root) fmt::print("culturegan-train: preemption signal received, saving at step {}\n", state.step);
+      if (root)
+        fmt::print("culturegan-train: preemption signal received, saving at step {}\n", state.step);
       if (!save_checkpoint()) return kExitError;
-      if (root) fmt::print("culturegan-train: saved; exiting with code {} (requeue me)\n", int(kExitRequeue));
+      if (root)
+        fmt::print("culturegan-train: saved; exiting with code {} (requeue me)\n",
+                   int(kExitRequeue));
       return kExitRequeue;
     }
     if (root) progress.update(step, result.losses);
     if (root && metrics_log) {
       std::string line = fmt::format("{{\"step\": {}", state.step);
-      for (const auto& [k, v] : result.losses) line += fmt::format(", \"{}\": {}", k, std::isfinite(v) ? fmt::format("{:.6g}", v) : "null");
+      for (const auto& [k, v] : result.losses)
+        line +=
+            fmt::format(", \"{}\": {}", k, std::isfinite(v) ? fmt::format("{:.6g}", v) : "null");
       metrics_log << line << "}\n";
     }
     // Replicas must stay bit-identical; a mismatch stops every rank naming the first tensor.
     if (distributed::is_check_step(state.step, cfg.distributed.check_every))
       distributed::check_consistency(*comm, named_state_tensors(algo), state.step);
-    if (cfg.checkpoint.every > 0 && state.step % cfg.checkpoint.every == 0 && state.step < cfg.train.steps &&
-        !save_checkpoint())
+    if (cfg.checkpoint.every > 0 && state.step % cfg.checkpoint.every == 0 &&
+        state.step < cfg.train.steps && !save_checkpoint())
       return kExitError;
     if (root && cfg.train.sample_every > 0 && state.step % cfg.train.sample_every == 0)
-      write_sample_grid(fmt::format("{}/samples/step-{:09d}.png", cfg.run.dir, state.step), algo, sources,
-                        num_cultures, device);
+      write_sample_grid(fmt::format("{}/samples/step-{:09d}.png", cfg.run.dir, state.step), algo,
+                        sources, num_cultures, device);
   }
 
   if (!save_checkpoint()) return kExitError;

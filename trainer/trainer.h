@@ -12,9 +12,9 @@ namespace culturegan::trainer {
 /// Exit codes of culturegan-train (documented in README.md).
 enum ExitCode : int {
   kExitOk = 0,
-  kExitError = 1,         ///< a runtime failure (I/O, non-finite loss with non_finite=stop, ...)
-  kExitBadInput = 2,      ///< bad flags, config, corpus or checkpoint: fix the input
-  kExitRequeue = 75,      ///< preempted (SIGUSR1/SIGTERM): a checkpoint was saved; requeue me
+  kExitError = 1,     ///< a runtime failure (I/O, non-finite loss with non_finite=stop, ...)
+  kExitBadInput = 2,  ///< bad flags, config, corpus or checkpoint: fix the input
+  kExitRequeue = 75,  ///< preempted (SIGUSR1/SIGTERM): a checkpoint was saved; requeue me
 };
 
 struct TrainOptions {

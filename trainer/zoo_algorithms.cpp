@@ -12,19 +12,23 @@ torch::Tensor culture_vectors(const torch::Tensor& labels, int64_t n) {
   return torch::one_hot(labels.to(torch::kLong), n).to(torch::kFloat);
 }
 
-LossTerms single_term(const torch::Tensor& total, const std::string& name, const torch::Tensor& value) {
+LossTerms single_term(const torch::Tensor& total, const std::string& name,
+                      const torch::Tensor& value) {
   LossTerms out;
   out.total = total;
   out.terms.emplace_back(name, value);
   return out;
 }
 
-std::unique_ptr<torch::optim::Adam> adam(const std::vector<torch::Tensor>& params, double lr, const Config& cfg) {
+std::unique_ptr<torch::optim::Adam> adam(const std::vector<torch::Tensor>& params, double lr,
+                                         const Config& cfg) {
   return std::make_unique<torch::optim::Adam>(
-      params, torch::optim::AdamOptions(lr).betas(std::make_tuple(cfg.optim.beta1, cfg.optim.beta2)));
+      params,
+      torch::optim::AdamOptions(lr).betas(std::make_tuple(cfg.optim.beta1, cfg.optim.beta2)));
 }
 
-std::vector<torch::Tensor> params_of(std::initializer_list<std::shared_ptr<torch::nn::Module>> modules) {
+std::vector<torch::Tensor> params_of(
+    std::initializer_list<std::shared_ptr<torch::nn::Module>> modules) {
   std::vector<torch::Tensor> out;
   for (const auto& m : modules)
     for (auto& p : m->parameters()) out.push_back(p);
@@ -32,7 +36,8 @@ std::vector<torch::Tensor> params_of(std::initializer_list<std::shared_ptr<torch
 }
 
 // Per-sample adversarial losses [B]: the library losses are means, so apply them per row.
-torch::Tensor per_sample(const torch::Tensor& logits, const std::function<torch::Tensor(const torch::Tensor&)>& f) {
+torch::Tensor per_sample(const torch::Tensor& logits,
+                         const std::function<torch::Tensor(const torch::Tensor&)>& f) {
   std::vector<torch::Tensor> rows;
   for (int64_t i = 0; i < logits.size(0); ++i) rows.push_back(f(logits[i]));
   return torch::stack(rows);
@@ -42,9 +47,12 @@ torch::Tensor masked_mean(const torch::Tensor& values, const torch::Tensor& mask
   return (values * mask).sum() / mask.sum().clamp_min(1.0);
 }
 
-torch::Tensor l1_per_sample(const torch::Tensor& a, const torch::Tensor& b) { return (a - b).abs().flatten(1).mean(1); }
+torch::Tensor l1_per_sample(const torch::Tensor& a, const torch::Tensor& b) {
+  return (a - b).abs().flatten(1).mean(1);
+}
 
-void save_modules(const std::string& path, const std::vector<std::pair<std::string, torch::nn::Module*>>& modules) {
+void save_modules(const std::string& path,
+                  const std::vector<std::pair<std::string, torch::nn::Module*>>& modules) {
   torch::serialize::OutputArchive archive;
   for (auto& [name, m] : modules) {
     torch::serialize::OutputArchive sub;
@@ -61,7 +69,8 @@ torch::Tensor counter_noise(const StepInput& in, int64_t z_dim, uint64_t stream)
   auto z = torch::empty({b, z_dim}, torch::kFloat);
   for (int64_t i = 0; i < b; ++i) {
     auto gen = at::detail::createCPUGenerator(
-        counter_hash(in.seed, static_cast<uint64_t>(in.step), static_cast<uint64_t>(in.global_offset + i), stream));
+        counter_hash(in.seed, static_cast<uint64_t>(in.step),
+                     static_cast<uint64_t>(in.global_offset + i), stream));
     z[i].copy_(at::randn({z_dim}, gen));
   }
   return z.to(in.images.device());
@@ -95,13 +104,25 @@ DcganAlgorithm::DcganAlgorithm(const Config& cfg, int64_t num_cultures, torch::D
   for (auto& p : g_ema_->parameters()) p.set_requires_grad(false);
   opt_g_ = adam(g_->parameters(), cfg.optim.g_lr, cfg);
   opt_d_ = adam(d_->parameters(), cfg.optim.d_lr, cfg);
-  phases_.push_back(Phase{"D_main", 1, d_->parameters(), opt_d_.get(), [this](const StepInput& in) { return d_main(in); },
+  phases_.push_back(Phase{"D_main",
+                          1,
+                          d_->parameters(),
+                          opt_d_.get(),
+                          [this](const StepInput& in) { return d_main(in); },
                           {g_.ptr()}});
   if (cfg.loss.r1_gamma > 0)
-    phases_.push_back(Phase{"D_reg", cfg.loss.r1_interval, d_->parameters(), opt_d_.get(),
-                            [this](const StepInput& in) { return d_reg(in); }, {g_.ptr()}});
-  phases_.push_back(Phase{"G_main", cfg.optim.n_critic, g_->parameters(), opt_g_.get(),
-                          [this](const StepInput& in) { return g_main(in); }, {d_.ptr()}});
+    phases_.push_back(Phase{"D_reg",
+                            cfg.loss.r1_interval,
+                            d_->parameters(),
+                            opt_d_.get(),
+                            [this](const StepInput& in) { return d_reg(in); },
+                            {g_.ptr()}});
+  phases_.push_back(Phase{"G_main",
+                          cfg.optim.n_critic,
+                          g_->parameters(),
+                          opt_g_.get(),
+                          [this](const StepInput& in) { return g_main(in); },
+                          {d_.ptr()}});
 }
 
 LossTerms DcganAlgorithm::d_main(const StepInput& in) {
@@ -119,8 +140,8 @@ LossTerms DcganAlgorithm::d_main(const StepInput& in) {
   auto total = loss_real + loss_fake;
   LossTerms out{total, {{"adv_real", loss_real}, {"adv_fake", loss_fake}}};
   if (adv_ == AdversarialLoss::kWgan && cfg_.loss.gp_lambda > 0) {
-    auto gp = gradient_penalty([&](const torch::Tensor& x) { return d_->forward(x, c); }, real_aug, fake_aug,
-                               batch_uniform(in, 12));
+    auto gp = gradient_penalty([&](const torch::Tensor& x) { return d_->forward(x, c); }, real_aug,
+                               fake_aug, batch_uniform(in, 12));
     out.total = out.total + cfg_.loss.gp_lambda * gp;
     out.terms.emplace_back("gp", gp);
   }
@@ -129,9 +150,11 @@ LossTerms DcganAlgorithm::d_main(const StepInput& in) {
 
 LossTerms DcganAlgorithm::d_reg(const StepInput& in) {
   auto x = in.images.detach().requires_grad_(true);
-  auto scores = d_->forward(diff_augment(x, cfg_.loss.diffaugment, in, 13), culture_vectors(in.labels, num_cultures_));
+  auto scores = d_->forward(diff_augment(x, cfg_.loss.diffaugment, in, 13),
+                            culture_vectors(in.labels, num_cultures_));
   auto r1 = r1_penalty(scores, x);
-  return single_term(0.5 * cfg_.loss.r1_gamma * static_cast<double>(cfg_.loss.r1_interval) * r1, "r1", r1);
+  return single_term(0.5 * cfg_.loss.r1_gamma * static_cast<double>(cfg_.loss.r1_interval) * r1,
+                     "r1", r1);
 }
 
 LossTerms DcganAlgorithm::g_main(const StepInput& in) {
@@ -143,7 +166,8 @@ LossTerms DcganAlgorithm::g_main(const StepInput& in) {
 }
 
 void DcganAlgorithm::after_step(int64_t step) {
-  if (step % cfg_.optim.n_critic == 0) ema_update(*g_ema_, *g_, ema_beta_at(cfg_.train.ema_beta, step));
+  if (step % cfg_.optim.n_critic == 0)
+    ema_update(*g_ema_, *g_, ema_beta_at(cfg_.train.ema_beta, step));
 }
 
 std::vector<std::pair<std::string, std::shared_ptr<torch::nn::Module>>> DcganAlgorithm::modules() {
@@ -161,7 +185,8 @@ torch::Tensor DcganAlgorithm::translate(const torch::Tensor& x, int64_t target) 
   fixed.seed = static_cast<uint64_t>(cfg_.train.seed);
   fixed.step = -1;  // a step no training step uses
   auto z = counter_noise(fixed, cfg_.model.z_dim, 99);
-  auto labels = torch::full({x.size(0)}, target, torch::TensorOptions().dtype(torch::kLong).device(x.device()));
+  auto labels = torch::full({x.size(0)}, target,
+                            torch::TensorOptions().dtype(torch::kLong).device(x.device()));
   return g_ema_->forward(z, culture_vectors(labels, num_cultures_));
 }
 
@@ -178,17 +203,21 @@ CycleGanAlgorithm::CycleGanAlgorithm(const Config& cfg, int64_t num_cultures, to
       pool_a_(cfg.train.pool_size),
       pool_b_(cfg.train.pool_size) {
   if (cfg.model.domain_a >= num_cultures || cfg.model.domain_b >= num_cultures)
-    throw ConfigError(fmt::format("keys 'model.domain_a', 'model.domain_b': expected culture indices below {} "
-                                  "(the corpus's cultures), found {} and {}",
-                                  num_cultures, cfg.model.domain_a, cfg.model.domain_b));
+    throw ConfigError(
+        fmt::format("keys 'model.domain_a', 'model.domain_b': expected culture indices below {} "
+                    "(the corpus's cultures), found {} and {}",
+                    num_cultures, cfg.model.domain_a, cfg.model.domain_b));
   if (adv_ == AdversarialLoss::kWgan)
-    throw ConfigError("key 'loss.adversarial': model.kind = cyclegan supports lsgan | bce | hinge, found \"wgan-gp\"");
+    throw ConfigError(
+        "key 'loss.adversarial': model.kind = cyclegan supports lsgan | bce | hinge, found "
+        "\"wgan-gp\"");
   g_ab_ = models::ResnetGenerator(cfg.model.g_conv_dim, cfg.model.g_res_blocks);
   g_ba_ = models::ResnetGenerator(cfg.model.g_conv_dim, cfg.model.g_res_blocks);
   d_a_ = models::PatchDiscriminator(cfg.model.d_conv_dim, cfg.model.spectral_norm);
   d_b_ = models::PatchDiscriminator(cfg.model.d_conv_dim, cfg.model.spectral_norm);
-  for (torch::nn::Module* m : {static_cast<torch::nn::Module*>(g_ab_.get()), static_cast<torch::nn::Module*>(g_ba_.get()),
-                               static_cast<torch::nn::Module*>(d_a_.get()), static_cast<torch::nn::Module*>(d_b_.get())}) {
+  for (torch::nn::Module* m :
+       {static_cast<torch::nn::Module*>(g_ab_.get()), static_cast<torch::nn::Module*>(g_ba_.get()),
+        static_cast<torch::nn::Module*>(d_a_.get()), static_cast<torch::nn::Module*>(d_b_.get())}) {
     models::init_normal_002(*m);
     m->to(device);
   }
@@ -196,13 +225,25 @@ CycleGanAlgorithm::CycleGanAlgorithm(const Config& cfg, int64_t num_cultures, to
   const auto d_params = params_of({d_a_.ptr(), d_b_.ptr()});
   opt_g_ = adam(g_params, cfg.optim.g_lr, cfg);
   opt_d_ = adam(d_params, cfg.optim.d_lr, cfg);
-  phases_.push_back(Phase{"D_main", 1, d_params, opt_d_.get(), [this](const StepInput& in) { return d_main(in); },
+  phases_.push_back(Phase{"D_main",
+                          1,
+                          d_params,
+                          opt_d_.get(),
+                          [this](const StepInput& in) { return d_main(in); },
                           {g_ab_.ptr(), g_ba_.ptr()}});
   if (cfg.loss.r1_gamma > 0)
-    phases_.push_back(Phase{"D_reg", cfg.loss.r1_interval, d_params, opt_d_.get(),
-                            [this](const StepInput& in) { return d_reg(in); }, {g_ab_.ptr(), g_ba_.ptr()}});
-  phases_.push_back(Phase{"G_main", cfg.optim.n_critic, g_params, opt_g_.get(),
-                          [this](const StepInput& in) { return g_main(in); }, {d_a_.ptr(), d_b_.ptr()}});
+    phases_.push_back(Phase{"D_reg",
+                            cfg.loss.r1_interval,
+                            d_params,
+                            opt_d_.get(),
+                            [this](const StepInput& in) { return d_reg(in); },
+                            {g_ab_.ptr(), g_ba_.ptr()}});
+  phases_.push_back(Phase{"G_main",
+                          cfg.optim.n_critic,
+                          g_params,
+                          opt_g_.get(),
+                          [this](const StepInput& in) { return g_main(in); },
+                          {d_a_.ptr(), d_b_.ptr()}});
 }
 
 LossTerms CycleGanAlgorithm::d_main(const StepInput& in) {
@@ -212,7 +253,8 @@ LossTerms CycleGanAlgorithm::d_main(const StepInput& in) {
   const auto m_b = (in.labels == cfg_.model.domain_b).to(torch::kFloat);
   std::vector<bool> use_a(x.size(0)), use_b(x.size(0));
   auto la = m_a.cpu(), lb = m_b.cpu();
-  for (int64_t i = 0; i < x.size(0); ++i) use_a[i] = la[i].item<float>() > 0, use_b[i] = lb[i].item<float>() > 0;
+  for (int64_t i = 0; i < x.size(0); ++i)
+    use_a[i] = la[i].item<float>() > 0, use_b[i] = lb[i].item<float>() > 0;
   torch::Tensor fake_b, fake_a;
   {
     torch::NoGradGuard no_grad;
@@ -224,9 +266,11 @@ LossTerms CycleGanAlgorithm::d_main(const StepInput& in) {
   auto dr = [&](const torch::Tensor& t) { return d_loss_real(adv_, t); };
   auto df = [&](const torch::Tensor& t) { return d_loss_fake(adv_, t); };
   auto real_a = masked_mean(per_sample(d_a_->forward(real_aug), dr), m_a);
-  auto fake_a_loss = masked_mean(per_sample(d_a_->forward(diff_augment(fake_a, policy, in, 23)), df), m_b);
+  auto fake_a_loss =
+      masked_mean(per_sample(d_a_->forward(diff_augment(fake_a, policy, in, 23)), df), m_b);
   auto real_b = masked_mean(per_sample(d_b_->forward(real_aug), dr), m_b);
-  auto fake_b_loss = masked_mean(per_sample(d_b_->forward(diff_augment(fake_b, policy, in, 24)), df), m_a);
+  auto fake_b_loss =
+      masked_mean(per_sample(d_b_->forward(diff_augment(fake_b, policy, in, 24)), df), m_a);
   auto loss_a = 0.5 * (real_a + fake_a_loss), loss_b = 0.5 * (real_b + fake_b_loss);
   return {loss_a + loss_b, {{"D_A", loss_a}, {"D_B", loss_b}}};
 }
@@ -244,7 +288,8 @@ LossTerms CycleGanAlgorithm::d_reg(const StepInput& in) {
   auto r1_b = r1_penalty(d_b_->forward(aug) * m_b.view({-1, 1, 1, 1}), x) * static_cast<double>(b) /
               m_b.sum().clamp_min(1.0);
   auto r1 = r1_a + r1_b;
-  return single_term(0.5 * cfg_.loss.r1_gamma * static_cast<double>(cfg_.loss.r1_interval) * r1, "r1", r1);
+  return single_term(0.5 * cfg_.loss.r1_gamma * static_cast<double>(cfg_.loss.r1_interval) * r1,
+                     "r1", r1);
 }
 
 LossTerms CycleGanAlgorithm::g_main(const StepInput& in) {
@@ -260,12 +305,14 @@ LossTerms CycleGanAlgorithm::g_main(const StepInput& in) {
              masked_mean(per_sample(d_a_->forward(diff_augment(fake_a, policy, in, 27)), ga), m_b);
   auto cyc = masked_mean(l1_per_sample(g_ba_->forward(fake_b), x), m_a) +
              masked_mean(l1_per_sample(g_ab_->forward(fake_a), x), m_b);
-  auto idt = masked_mean(l1_per_sample(fake_b, x), m_b) + masked_mean(l1_per_sample(fake_a, x), m_a);
+  auto idt =
+      masked_mean(l1_per_sample(fake_b, x), m_b) + masked_mean(l1_per_sample(fake_a, x), m_a);
   auto total = adv + cfg_.loss.lambda_rec * cyc + cfg_.loss.lambda_id * idt;
   return {total, {{"adv", adv}, {"cyc", cyc}, {"idt", idt}}};
 }
 
-std::vector<std::pair<std::string, std::shared_ptr<torch::nn::Module>>> CycleGanAlgorithm::modules() {
+std::vector<std::pair<std::string, std::shared_ptr<torch::nn::Module>>>
+CycleGanAlgorithm::modules() {
   return {{"G_AB", g_ab_.ptr()}, {"G_BA", g_ba_.ptr()}, {"D_A", d_a_.ptr()}, {"D_B", d_b_.ptr()}};
 }
 

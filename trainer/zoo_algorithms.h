@@ -8,8 +8,10 @@
 // CycleGanAlgorithm (Zhu et al. 2017, eq. 1–3 and Sec. 4/7.1):
 //   D_main: ½·[(D_B(b) − 1)² + D_B(pool(G_AB(a)))²] + the same for D_A      (LSGAN)
 //   G_main: (D_B(G_AB(a)) − 1)² + (D_A(G_BA(b)) − 1)²
-//           + λ_cyc·(|G_BA(G_AB(a)) − a|₁ + |G_AB(G_BA(b)) − b|₁)           (λ_cyc = loss.lambda_rec)
-//           + λ_id·(|G_AB(b) − b|₁ + |G_BA(a) − a|₁)                         (λ_id = loss.lambda_id)
+//           + λ_cyc·(|G_BA(G_AB(a)) − a|₁ + |G_AB(G_BA(b)) − b|₁)           (λ_cyc =
+//           loss.lambda_rec)
+//           + λ_id·(|G_AB(b) − b|₁ + |G_BA(a) − a|₁)                         (λ_id =
+//           loss.lambda_id)
 //   a = images of culture model.domain_a, b = of model.domain_b; other cultures in a batch are
 //   masked out (each term is a mean over this rank's samples of that culture).
 // Both: optional DiffAugment before D, WGAN-GP (dcgan), R1 as a lazy D_reg phase

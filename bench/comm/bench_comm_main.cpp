@@ -11,8 +11,8 @@
 #include <cstdio>
 #include <thread>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "bench/comm/comm_sweep.h"
 #include "bench/comm/train_scaling.h"
@@ -27,9 +27,12 @@ namespace {
 std::string json_escape(const std::string& s) {
   std::string out;
   for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\', out += c;
-    else if (c == '\n') out += "\\n";
-    else if (static_cast<unsigned char>(c) >= 0x20) out += c;
+    if (c == '"' || c == '\\')
+      out += '\\', out += c;
+    else if (c == '\n')
+      out += "\\n";
+    else if (static_cast<unsigned char>(c) >= 0x20)
+      out += c;
   }
   return out;
 }
@@ -57,7 +60,8 @@ std::string self_dir() {
 int main(int argc, char** argv) {
   cgd::MpiRuntime runtime(&argc, &argv);
   const auto& env = runtime.env();
-  CLI::App app{"culturegan-bench-comm: all-reduce bandwidth, gradient fusion, training scaling vs DDP"};
+  CLI::App app{
+      "culturegan-bench-comm: all-reduce bandwidth, gradient fusion, training scaling vs DDP"};
   bool json = false, skip_train = false;
   double max_mb = 256, sweep_s = 0.3;
   int reps = 50;
@@ -70,11 +74,13 @@ int main(int argc, char** argv) {
   app.add_option("--reps", reps, "repetitions per gradient-set variant");
   app.add_flag("--skip-train", skip_train, "skip part (c)");
   app.add_option("--train-steps", so.steps, "steps per training run in part (c)");
-  app.add_option("--train-repeats", so.repeats, "runs per configuration in part (c); the best counts");
+  app.add_option("--train-repeats", so.repeats,
+                 "runs per configuration in part (c); the best counts");
   app.add_option("--train-bin", so.train_bin, "culturegan-train");
   app.add_option("--source-dir", so.source_dir, "repository root");
   app.add_option("--config", so.config, "trainer config (relative to --source-dir)");
-  app.add_option("--train-set", so.extra_sets, "extra trainer arguments, e.g. \"--set data.corpus=X\"");
+  app.add_option("--train-set", so.extra_sets,
+                 "extra trainer arguments, e.g. \"--set data.corpus=X\"");
   CLI11_PARSE(app, argc, argv);
 
   auto comm = cgd::make_communicator("mpi", env);
@@ -82,14 +88,16 @@ int main(int argc, char** argv) {
   auto say = [&](const std::string& s) {
     if (root && !json) std::printf("%s", s.c_str()), std::fflush(stdout);
   };
-  say(fmt::format("culturegan-bench-comm: {} ranks, {} node(s), MPI_THREAD_MULTIPLE {}\n", env.world_size,
-                  env.node_count, env.mpi_thread_multiple ? "yes" : "no"));
+  say(fmt::format("culturegan-bench-comm: {} ranks, {} node(s), MPI_THREAD_MULTIPLE {}\n",
+                  env.world_size, env.node_count, env.mpi_thread_multiple ? "yes" : "no"));
 
   // (a)
-  const auto rows = cb::allreduce_sweep(*comm, 4096, static_cast<int64_t>(max_mb * 1048576), sweep_s);
+  const auto rows =
+      cb::allreduce_sweep(*comm, 4096, static_cast<int64_t>(max_mb * 1048576), sweep_s);
   say("(a) all-reduce float32 sum (MPI)\n        bytes     time_us   algbw_GB/s   busbw_GB/s\n");
   for (const auto& r : rows)
-    say(fmt::format("{:>13} {:>11.1f} {:>12.3f} {:>12.3f}\n", r.bytes, r.seconds * 1e6, r.algbw_gbs, r.busbw_gbs));
+    say(fmt::format("{:>13} {:>11.1f} {:>12.3f} {:>12.3f}\n", r.bytes, r.seconds * 1e6, r.algbw_gbs,
+                    r.busbw_gbs));
 
   // (b)
   culturegan::models::StarGanSpec spec;
@@ -109,13 +117,17 @@ int main(int argc, char** argv) {
   const double fused_vs_per_tensor = gs.per_tensor_s / gs.fused_comm_s;
   const double fused_pack_vs_per_tensor = gs.per_tensor_s / gs.fused_s;
   std::string buckets;
-  for (size_t i = 0; i < gs.bucket_bytes.size(); ++i) buckets += (i ? ", " : "") + std::to_string(gs.bucket_bytes[i]);
-  say(fmt::format("(b) quickstart G+D gradients: {} tensors, {} bytes, buckets [{}]\n"
-                  "    per tensor {:.1f} us, fused buckets {:.1f} us (with pack/unpack {:.1f} us; blocking per bucket "
-                  "{:.1f} us), one MPI_Allreduce {:.1f} us\n    fused_vs_single_allreduce {:.3f} (with pack {:.3f}), fused_vs_per_tensor {:.2f}\n",
-                  gs.tensors, gs.bytes, buckets, gs.per_tensor_s * 1e6, gs.fused_comm_s * 1e6, gs.fused_s * 1e6,
-                  gs.fused_blocking_s * 1e6, gs.single_allreduce_s * 1e6, fused_vs_single, fused_pack_vs_single, fused_vs_per_tensor,
-                  fused_pack_vs_per_tensor));
+  for (size_t i = 0; i < gs.bucket_bytes.size(); ++i)
+    buckets += (i ? ", " : "") + std::to_string(gs.bucket_bytes[i]);
+  say(fmt::format(
+      "(b) quickstart G+D gradients: {} tensors, {} bytes, buckets [{}]\n"
+      "    per tensor {:.1f} us, fused buckets {:.1f} us (with pack/unpack {:.1f} us; blocking per "
+      "bucket "
+      "{:.1f} us), one MPI_Allreduce {:.1f} us\n    fused_vs_single_allreduce {:.3f} (with pack "
+      "{:.3f}), fused_vs_per_tensor {:.2f}\n",
+      gs.tensors, gs.bytes, buckets, gs.per_tensor_s * 1e6, gs.fused_comm_s * 1e6, gs.fused_s * 1e6,
+      gs.fused_blocking_s * 1e6, gs.single_allreduce_s * 1e6, fused_vs_single, fused_pack_vs_single,
+      fused_vs_per_tensor, fused_pack_vs_per_tensor));
 
   // (c)
   cb::ScalingResult sc;
@@ -129,29 +141,39 @@ int main(int argc, char** argv) {
   const double scaling = sc.train_1 > 0 ? sc.train_2 / sc.train_1 : 0;
   const double ddp_scaling = sc.ddp_1 > 0 ? sc.ddp_2 / sc.ddp_1 : 0;
   if (!skip_train) {
-    say(fmt::format("    culturegan-train: {:.2f} images/s at 1 rank, {:.2f} at 2 ranks, scaling {:.3f}\n"
-                    "    PyTorch DDP gloo: {:.2f} images/s at 1 rank, {:.2f} at 2 ranks, scaling {:.3f}\n"
-                    "    commands:\n{}{}",
-                    sc.train_1, sc.train_2, scaling, sc.ddp_1, sc.ddp_2, ddp_scaling, sc.commands,
-                    sc.error.empty() ? "" : "    errors:\n" + sc.error));
+    say(fmt::format(
+        "    culturegan-train: {:.2f} images/s at 1 rank, {:.2f} at 2 ranks, scaling {:.3f}\n"
+        "    PyTorch DDP gloo: {:.2f} images/s at 1 rank, {:.2f} at 2 ranks, scaling {:.3f}\n"
+        "    commands:\n{}{}",
+        sc.train_1, sc.train_2, scaling, sc.ddp_1, sc.ddp_2, ddp_scaling, sc.commands,
+        sc.error.empty() ? "" : "    errors:\n" + sc.error));
   }
   if (root && json) {
     std::string sweep;
     for (size_t i = 0; i < rows.size(); ++i)
-      sweep += fmt::format("{}{{\"bytes\": {}, \"time_us\": {:.2f}, \"algbw_gbs\": {:.4f}, \"busbw_gbs\": {:.4f}}}",
-                           i ? ", " : "", rows[i].bytes, rows[i].seconds * 1e6, rows[i].algbw_gbs, rows[i].busbw_gbs);
+      sweep += fmt::format(
+          "{}{{\"bytes\": {}, \"time_us\": {:.2f}, \"algbw_gbs\": {:.4f}, \"busbw_gbs\": {:.4f}}}",
+          i ? ", " : "", rows[i].bytes, rows[i].seconds * 1e6, rows[i].algbw_gbs,
+          rows[i].busbw_gbs);
     std::printf(
-        "{\"world_size\": %d, \"sweep\": [%s], \"gradient_set\": {\"tensors\": %lld, \"bytes\": %lld, "
-        "\"bucket_bytes\": [%s], \"per_tensor_us\": %.2f, \"fused_us\": %.2f, \"fused_with_pack_us\": %.2f, "
-        "\"fused_blocking_us\": %.2f, \"single_allreduce_us\": %.2f}, \"fused_vs_single_allreduce\": %.4f, "
+        "{\"world_size\": %d, \"sweep\": [%s], \"gradient_set\": {\"tensors\": %lld, \"bytes\": "
+        "%lld, "
+        "\"bucket_bytes\": [%s], \"per_tensor_us\": %.2f, \"fused_us\": %.2f, "
+        "\"fused_with_pack_us\": %.2f, "
+        "\"fused_blocking_us\": %.2f, \"single_allreduce_us\": %.2f}, "
+        "\"fused_vs_single_allreduce\": %.4f, "
         "\"fused_with_pack_vs_single_allreduce\": %.4f, \"fused_vs_per_tensor\": %.4f, "
         "\"fused_with_pack_vs_per_tensor\": %.4f, "
-        "\"images_per_second\": {\"train_1\": %.3f, \"train_2\": %.3f, \"ddp_1\": %.3f, \"ddp_2\": %.3f}, "
-        "\"scaling_2_ranks\": %.4f, \"ddp_scaling_2_ranks\": %.4f, \"commands\": \"%s\", \"errors\": \"%s\"}\n",
-        env.world_size, sweep.c_str(), static_cast<long long>(gs.tensors), static_cast<long long>(gs.bytes),
-        buckets.c_str(), gs.per_tensor_s * 1e6, gs.fused_comm_s * 1e6, gs.fused_s * 1e6, gs.fused_blocking_s * 1e6,
-        gs.single_allreduce_s * 1e6, fused_vs_single, fused_pack_vs_single, fused_vs_per_tensor, fused_pack_vs_per_tensor, sc.train_1, sc.train_2, sc.ddp_1, sc.ddp_2,
-        scaling, ddp_scaling, json_escape(sc.commands).c_str(), json_escape(sc.error).c_str());
+        "\"images_per_second\": {\"train_1\": %.3f, \"train_2\": %.3f, \"ddp_1\": %.3f, \"ddp_2\": "
+        "%.3f}, "
+        "\"scaling_2_ranks\": %.4f, \"ddp_scaling_2_ranks\": %.4f, \"commands\": \"%s\", "
+        "\"errors\": \"%s\"}\n",
+        env.world_size, sweep.c_str(), static_cast<long long>(gs.tensors),
+        static_cast<long long>(gs.bytes), buckets.c_str(), gs.per_tensor_s * 1e6,
+        gs.fused_comm_s * 1e6, gs.fused_s * 1e6, gs.fused_blocking_s * 1e6,
+        gs.single_allreduce_s * 1e6, fused_vs_single, fused_pack_vs_single, fused_vs_per_tensor,
+        fused_pack_vs_per_tensor, sc.train_1, sc.train_2, sc.ddp_1, sc.ddp_2, scaling, ddp_scaling,
+        json_escape(sc.commands).c_str(), json_escape(sc.error).c_str());
   }
   return 0;
 }

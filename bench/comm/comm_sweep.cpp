@@ -10,7 +10,9 @@
 namespace culturegan::bench {
 namespace {
 
-double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+double now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
 
 double slowest(double local) {
   double out = local;
@@ -29,19 +31,21 @@ double time_it(Fn&& fn, int iters) {
 
 }  // namespace
 
-std::vector<SweepRow> allreduce_sweep(distributed::Communicator& comm, int64_t min_bytes, int64_t max_bytes,
-                                      double seconds_per_size) {
+std::vector<SweepRow> allreduce_sweep(distributed::Communicator& comm, int64_t min_bytes,
+                                      int64_t max_bytes, double seconds_per_size) {
   std::vector<SweepRow> rows;
   const int n = comm.world_size();
   for (int64_t bytes = min_bytes; bytes <= max_bytes; bytes *= 4) {
     torch::Tensor t = torch::ones({bytes / 4}, torch::kFloat);
     comm.all_reduce(t, distributed::ReduceOp::kSum, "sweep/warmup");
     // Estimate the iteration count from one timed call, agreed on by all ranks.
-    const double once = time_it([&] { comm.all_reduce(t, distributed::ReduceOp::kSum, "sweep"); }, 1);
+    const double once =
+        time_it([&] { comm.all_reduce(t, distributed::ReduceOp::kSum, "sweep"); }, 1);
     const int iters = std::max(3, static_cast<int>(seconds_per_size / std::max(once, 1e-6)));
     SweepRow row;
     row.bytes = bytes;
-    row.seconds = time_it([&] { comm.all_reduce(t, distributed::ReduceOp::kSum, "sweep"); }, std::min(iters, 2000));
+    row.seconds = time_it([&] { comm.all_reduce(t, distributed::ReduceOp::kSum, "sweep"); },
+                          std::min(iters, 2000));
     row.algbw_gbs = bytes / row.seconds / 1e9;
     row.busbw_gbs = row.algbw_gbs * 2.0 * (n - 1) / n;
     rows.push_back(row);
@@ -49,8 +53,9 @@ std::vector<SweepRow> allreduce_sweep(distributed::Communicator& comm, int64_t m
   return rows;
 }
 
-GradientSetResult gradient_set(distributed::Communicator& comm, const std::vector<torch::Tensor>& grads,
-                               double first_mb, double bucket_mb, int reps) {
+GradientSetResult gradient_set(distributed::Communicator& comm,
+                               const std::vector<torch::Tensor>& grads, double first_mb,
+                               double bucket_mb, int reps) {
   GradientSetResult r;
   r.tensors = static_cast<int64_t>(grads.size());
   for (const auto& g : grads) r.bytes += g.numel() * g.element_size();
@@ -66,28 +71,33 @@ GradientSetResult gradient_set(distributed::Communicator& comm, const std::vecto
   for (const auto& g : grads) work_grads.push_back(g.clone());
 
   auto per_tensor = [&] {
-    for (auto& g : work_grads) comm.all_reduce(g, distributed::ReduceOp::kAverage, "bench/per_tensor");
+    for (auto& g : work_grads)
+      comm.all_reduce(g, distributed::ReduceOp::kAverage, "bench/per_tensor");
   };
   auto fused_comm = [&] {
     std::vector<std::shared_ptr<distributed::Work>> works;
-    for (auto& b : buckets) works.push_back(comm.all_reduce_async(b, distributed::ReduceOp::kAverage, "bench/fused"));
+    for (auto& b : buckets)
+      works.push_back(comm.all_reduce_async(b, distributed::ReduceOp::kAverage, "bench/fused"));
     for (auto& w : works) w->wait();
   };
   auto fused_blocking = [&] {
-    for (auto& b : buckets) comm.all_reduce(b, distributed::ReduceOp::kAverage, "bench/fused_blocking");
+    for (auto& b : buckets)
+      comm.all_reduce(b, distributed::ReduceOp::kAverage, "bench/fused_blocking");
   };
   auto fused = [&] {
     for (size_t b = 0; b < specs.size(); ++b) {
-      for (const auto& s : specs[b].slots) buckets[b].narrow(0, s.offset, s.numel).copy_(work_grads[s.param].reshape({-1}));
+      for (const auto& s : specs[b].slots)
+        buckets[b].narrow(0, s.offset, s.numel).copy_(work_grads[s.param].reshape({-1}));
     }
     fused_comm();
     for (size_t b = 0; b < specs.size(); ++b) {
-      for (const auto& s : specs[b].slots) work_grads[s.param].view({-1}).copy_(buckets[b].narrow(0, s.offset, s.numel));
+      for (const auto& s : specs[b].slots)
+        work_grads[s.param].view({-1}).copy_(buckets[b].narrow(0, s.offset, s.numel));
     }
   };
   auto one = [&] {
-    MPI_Allreduce(MPI_IN_PLACE, single.data_ptr(), static_cast<int>(single.numel()), MPI_FLOAT, MPI_SUM,
-                  MPI_COMM_WORLD);
+    MPI_Allreduce(MPI_IN_PLACE, single.data_ptr(), static_cast<int>(single.numel()), MPI_FLOAT,
+                  MPI_SUM, MPI_COMM_WORLD);
     single.div_(comm.world_size());
   };
   for (int w = 0; w < 3; ++w) per_tensor(), fused(), fused_comm(), fused_blocking(), one();

@@ -21,7 +21,8 @@ namespace {
 bool launcher_variable(const std::string& kv) {
   for (const char* keep : {"OMPI_ALLOW_RUN_AS_ROOT", "OMPI_MCA_rmaps_base_oversubscribe"})
     if (kv.rfind(keep, 0) == 0) return false;
-  for (const char* prefix : {"OMPI_", "PMIX_", "OPAL_", "ORTE_", "PMI_", "HYDRA_", "MPI_LOCAL", "SLURM_"})
+  for (const char* prefix :
+       {"OMPI_", "PMIX_", "OPAL_", "ORTE_", "PMI_", "HYDRA_", "MPI_LOCAL", "SLURM_"})
     if (kv.rfind(prefix, 0) == 0) return true;
   return kv.rfind("OMP_NUM_THREADS=", 0) == 0;  // set explicitly below
 }
@@ -46,7 +47,8 @@ int run(const std::string& command, std::string& output) {
   char* argv[] = {sh, c, cmd.data(), nullptr};
   pid_t pid = 0;
   int status = -1;
-  if (posix_spawn(&pid, "/bin/sh", &actions, nullptr, argv, envp.data()) == 0) waitpid(pid, &status, 0);
+  if (posix_spawn(&pid, "/bin/sh", &actions, nullptr, argv, envp.data()) == 0)
+    waitpid(pid, &status, 0);
   posix_spawn_file_actions_destroy(&actions);
   close(fd);
   std::ifstream in(tmpl);
@@ -80,7 +82,8 @@ ScalingResult train_scaling(const ScalingOptions& o) {
     for (int np : {1, 2}) {
       const std::string run_dir = fmt::format("{}/train-np{}-{}", dir, np, rep);
       const std::string cmd = fmt::format(
-          "cd {} && OMP_NUM_THREADS=1 mpirun -np {} --oversubscribe --bind-to none -x OMP_NUM_THREADS=1 {} --config {} "
+          "cd {} && OMP_NUM_THREADS=1 mpirun -np {} --oversubscribe --bind-to none -x "
+          "OMP_NUM_THREADS=1 {} --config {} "
           "--set train.steps={} --set run.dir={} {}",
           o.source_dir, np, o.train_bin, o.config, o.steps, run_dir, o.extra_sets);
       if (rep == 0) r.commands += cmd + "\n";
@@ -88,21 +91,25 @@ ScalingResult train_scaling(const ScalingOptions& o) {
       const int rc = run(cmd, out);
       const double ips = json_number(read_file(run_dir + "/summary.json"), "images_per_second");
       if (rc != 0 || ips <= 0) {
-        r.error += fmt::format("culturegan-train np {} failed (exit {}, no images_per_second in {}/summary.json): {}\n",
-                               np, rc, run_dir, out.substr(0, 600));
+        r.error += fmt::format(
+            "culturegan-train np {} failed (exit {}, no images_per_second in {}/summary.json): "
+            "{}\n",
+            np, rc, run_dir, out.substr(0, 600));
       }
       double& best = np == 1 ? r.train_1 : r.train_2;
       best = std::max(best, ips);
     }
     for (int np : {1, 2}) {
       const std::string cmd = fmt::format(
-          "cd {} && OMP_NUM_THREADS=1 {} bench/comm/ddp_reference.py --world-size {} --steps {} --warmup 0 --json", o.source_dir,
-          o.python, np, o.steps);
+          "cd {} && OMP_NUM_THREADS=1 {} bench/comm/ddp_reference.py --world-size {} --steps {} "
+          "--warmup 0 --json",
+          o.source_dir, o.python, np, o.steps);
       if (rep == 0) r.commands += cmd + "\n";
       std::string out;
       const int rc = run(cmd, out);
       const double ips = json_number(out, "images_per_second");
-      if (rc != 0 || ips <= 0) r.error += fmt::format("ddp_reference.py world {} failed (exit {}): {}\n", np, rc, out);
+      if (rc != 0 || ips <= 0)
+        r.error += fmt::format("ddp_reference.py world {} failed (exit {}): {}\n", np, rc, out);
       double& best = np == 1 ? r.ddp_1 : r.ddp_2;
       best = std::max(best, ips);
     }

@@ -6,13 +6,13 @@
 namespace culturegan::bench {
 
 struct ScalingOptions {
-  std::string source_dir;   ///< repository root (configs/, bench/comm/ddp_reference.py)
-  std::string train_bin;    ///< culturegan-train
+  std::string source_dir;  ///< repository root (configs/, bench/comm/ddp_reference.py)
+  std::string train_bin;   ///< culturegan-train
   std::string config = "configs/quickstart.toml";
   std::string python = "/usr/bin/python3";
-  std::string extra_sets;   ///< more "--set k=v" for the trainer (e.g. data.corpus=...)
+  std::string extra_sets;  ///< more "--set k=v" for the trainer (e.g. data.corpus=...)
   int steps = 40;
-  int repeats = 2;          ///< each run is repeated, alternating 1 and 2 ranks; the best counts
+  int repeats = 2;  ///< each run is repeated, alternating 1 and 2 ranks; the best counts
 };
 
 struct ScalingResult {
@@ -23,9 +23,9 @@ struct ScalingResult {
 };
 
 /// Runs the trainings (1 rank, 2 ranks, alternating, `repeats` times each; the best
-/// images/s of each counts, which filters out bursts of load from other jobs) (call on one rank only; the others should
-/// wait without spinning). Children get an environment without the parent's MPI/PMIx
-/// variables, so `mpirun` can be nested inside an MPI job; OMP_NUM_THREADS=1 per rank.
+/// images/s of each counts, which filters out bursts of load from other jobs) (call on one rank
+/// only; the others should wait without spinning). Children get an environment without the parent's
+/// MPI/PMIx variables, so `mpirun` can be nested inside an MPI job; OMP_NUM_THREADS=1 per rank.
 ScalingResult train_scaling(const ScalingOptions& options);
 
 }  // namespace culturegan::bench

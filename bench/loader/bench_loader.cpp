@@ -16,8 +16,8 @@
 #include <sstream>
 #include <thread>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "data/corpus_writer.h"
 #include "data/ingest.h"
@@ -55,7 +55,8 @@ struct LoaderRun {
   double images_per_cpu_second = 0;  // load-independent efficiency (the machine is shared)
 };
 
-LoaderRun measure_loader(const std::string& corpus_path, int threads, double seconds, int batch, float min_area) {
+LoaderRun measure_loader(const std::string& corpus_path, int threads, double seconds, int batch,
+                         float min_area) {
   const double base = rss_mib();
   std::atomic<bool> stop{false};
   std::atomic<double> peak{base};
@@ -101,7 +102,10 @@ LoaderRun measure_loader(const std::string& corpus_path, int threads, double sec
 std::string capture(const std::string& cmd, int* code) {
   std::string out;
   FILE* p = popen(cmd.c_str(), "r");
-  if (!p) { *code = -1; return out; }
+  if (!p) {
+    *code = -1;
+    return out;
+  }
   char buf[4096];
   size_t n;
   while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
@@ -139,7 +143,8 @@ void replicate(const std::string& src, const std::string& dst, int times) {
 
 int main(int argc, char** argv) {
   std::string corpus_dir = CULTUREGAN_BENCH_CORPUS_DIR, work = "/tmp/culturegan-bench-loader";
-  std::string python = CULTUREGAN_BENCH_PYTHON, script = CULTUREGAN_BENCH_SOURCE_DIR "/bench/loader/python_loader.py";
+  std::string python = CULTUREGAN_BENCH_PYTHON,
+              script = CULTUREGAN_BENCH_SOURCE_DIR "/bench/loader/python_loader.py";
   std::string trainer = "", config = CULTUREGAN_BENCH_SOURCE_DIR "/configs/quickstart.toml";
   std::vector<int> sizes = {64, 128, 256};
   double seconds = 3.0, trainer_ips = 0.0;
@@ -149,20 +154,26 @@ int main(int argc, char** argv) {
   CLI::App app{"culturegan-bench-loader: loader images/s vs. a Python DataLoader and the trainer"};
   app.add_flag("--json", json, "print one JSON object on stdout (progress goes to stderr)");
   app.add_option("--corpus-dir", corpus_dir, "image folder to ingest")->capture_default_str();
-  app.add_option("--work-dir", work, "where corpora and runs go (reused when present)")->capture_default_str();
+  app.add_option("--work-dir", work, "where corpora and runs go (reused when present)")
+      ->capture_default_str();
   app.add_option("--sizes", sizes, "image sizes")->capture_default_str();
   app.add_option("--seconds", seconds, "seconds per measurement")->capture_default_str();
   app.add_option("--batch", batch, "per-rank batch")->capture_default_str();
-  app.add_option("--min-area", min_area, "random resized crop: min area fraction")->capture_default_str();
+  app.add_option("--min-area", min_area, "random resized crop: min area fraction")
+      ->capture_default_str();
   app.add_option("--python", python, "python with torch and h5py")->capture_default_str();
-  app.add_flag("--python-all-sizes", python_all, "run the Python reference at every size, not only 128 px");
+  app.add_flag("--python-all-sizes", python_all,
+               "run the Python reference at every size, not only 128 px");
   app.add_option("--trainer", trainer, "culturegan-train binary (default: next to this one)");
   app.add_option("--trainer-config", config, "trainer config")->capture_default_str();
   app.add_option("--trainer-steps", trainer_steps, "trainer steps to time")->capture_default_str();
   app.add_option("--trainer-np", trainer_np, "trainer ranks (mpirun -np)")->capture_default_str();
-  app.add_option("--trainer-images-per-second", trainer_ips, "use this instead of running the trainer");
+  app.add_option("--trainer-images-per-second", trainer_ips,
+                 "use this instead of running the trainer");
   std::string memory_probe;
-  app.add_option("--memory-probe", memory_probe, "internal: run the loader on this corpus, print peak RSS")->group("");
+  app.add_option("--memory-probe", memory_probe,
+                 "internal: run the loader on this corpus, print peak RSS")
+      ->group("");
   CLI11_PARSE(app, argc, argv);
   if (!memory_probe.empty()) {  // a fresh process, so VmHWM is this corpus's peak alone
     torch::set_num_threads(1);
@@ -170,14 +181,17 @@ int main(int argc, char** argv) {
     std::cout << fmt::format("{{\"peak_rss_mib\":{:.1f}}}\n", peak_rss_mib());
     return 0;
   }
-  setenv("OMP_NUM_THREADS", "1", 1);  // the loader uses no intra-op parallelism; Python workers get 1 too
+  setenv("OMP_NUM_THREADS", "1",
+         1);  // the loader uses no intra-op parallelism; Python workers get 1 too
   torch::set_num_threads(1);
-  if (trainer.empty()) trainer = (fs::canonical("/proc/self/exe").parent_path() / "culturegan-train").string();
+  if (trainer.empty())
+    trainer = (fs::canonical("/proc/self/exe").parent_path() / "culturegan-train").string();
   fs::create_directories(work);
   std::ostream& log = std::cerr;
 
   std::ostringstream rows;
-  double ours_128_2t = NAN, python_128 = NAN, ours_trainer_size_1t = NAN, ours_128_2t_cpu = NAN, python_128_cpu = NAN;
+  double ours_128_2t = NAN, python_128 = NAN, ours_trainer_size_1t = NAN, ours_128_2t_cpu = NAN,
+         python_128_cpu = NAN;
   int trainer_size = 64;
   std::map<int, std::string> corpora;
   for (int s : sizes) {
@@ -189,16 +203,22 @@ int main(int argc, char** argv) {
       io.size = s;
       io.threads = 2;
       const IngestReport r = ingest(io, log);
-      log << fmt::format("ingest {} px: {} images from {} files ({} unreadable, {} not images, {} duplicates, {} grayscale) in {:.2f} s\n",
-                         s, r.images_written, r.files_seen, r.unreadable, r.not_image, r.duplicates, r.grayscale, r.seconds);
+      log << fmt::format(
+          "ingest {} px: {} images from {} files ({} unreadable, {} not images, {} duplicates, {} "
+          "grayscale) in {:.2f} s\n",
+          s, r.images_written, r.files_seen, r.unreadable, r.not_image, r.duplicates, r.grayscale,
+          r.seconds);
     }
     corpora[s] = path;
     for (int t : {1, 2}) {
       const LoaderRun run = measure_loader(path, t, seconds, batch, min_area);
-      log << fmt::format("loader {:>3} px, {} thread(s): {:>8.0f} images/s ({:.0f} images per CPU second)\n", s, t,
-                         run.images_per_second, run.images_per_cpu_second);
-      rows << fmt::format("{}{{\"size\":{},\"threads\":{},\"images_per_second\":{:.1f},\"images_per_cpu_second\":{:.1f}}}",
-                          rows.tellp() > 0 ? "," : "", s, t, run.images_per_second, run.images_per_cpu_second);
+      log << fmt::format(
+          "loader {:>3} px, {} thread(s): {:>8.0f} images/s ({:.0f} images per CPU second)\n", s, t,
+          run.images_per_second, run.images_per_cpu_second);
+      rows << fmt::format(
+          "{}{{\"size\":{},\"threads\":{},\"images_per_second\":{:.1f},\"images_per_cpu_second\":{:"
+          ".1f}}}",
+          rows.tellp() > 0 ? "," : "", s, t, run.images_per_second, run.images_per_cpu_second);
       if (s == 128 && t == 2) ours_128_2t_cpu = run.images_per_cpu_second;
       if (s == 128 && t == 2) ours_128_2t = run.images_per_second;
       if (s == trainer_size && t == 1) ours_trainer_size_1t = run.images_per_second;
@@ -208,14 +228,20 @@ int main(int argc, char** argv) {
   for (int s : sizes) {
     if (s != 128 && !python_all) continue;
     int code = 0;
-    const std::string out = capture(fmt::format("OMP_NUM_THREADS=1 {} {} {} --batch {} --workers 2 --seconds {} --min-area {}",
-                                                python, script, corpora[s], batch, seconds, min_area), &code);
+    const std::string out = capture(
+        fmt::format("OMP_NUM_THREADS=1 {} {} {} --batch {} --workers 2 --seconds {} --min-area {}",
+                    python, script, corpora[s], batch, seconds, min_area),
+        &code);
     const double ips = code == 0 ? json_number(out, "images_per_second") : NAN;
     const double ipc = code == 0 ? json_number(out, "images_per_cpu_second") : NAN;
-    log << fmt::format("python DataLoader {:>3} px, 2 workers: {:>8.0f} images/s ({:.0f} images per CPU second){}\n", s, ips, ipc,
-                       code ? " (FAILED: " + out + ")" : "");
-    py_rows << fmt::format("{}{{\"size\":{},\"workers\":2,\"images_per_second\":{:.1f},\"images_per_cpu_second\":{:.1f}}}",
-                           py_rows.tellp() > 0 ? "," : "", s, ips, ipc);
+    log << fmt::format(
+        "python DataLoader {:>3} px, 2 workers: {:>8.0f} images/s ({:.0f} images per CPU "
+        "second){}\n",
+        s, ips, ipc, code ? " (FAILED: " + out + ")" : "");
+    py_rows << fmt::format(
+        "{}{{\"size\":{},\"workers\":2,\"images_per_second\":{:.1f},\"images_per_cpu_second\":{:."
+        "1f}}}",
+        py_rows.tellp() > 0 ? "," : "", s, ips, ipc);
     if (s == 128) python_128 = ips, python_128_cpu = ipc;
   }
   // Memory must not grow with the corpus: the 128 px corpus vs. a 4x copy.
@@ -225,15 +251,19 @@ int main(int argc, char** argv) {
     if (!fs::exists(big)) replicate(corpora[128], big, 4);
     auto probe = [&](const std::string& path) {
       int code = 0;
-      const std::string out = capture(fmt::format("{} --memory-probe {} --seconds {} --batch {} --min-area {}",
-                                                  fs::canonical("/proc/self/exe").string(), path, seconds, batch, min_area), &code);
+      const std::string out = capture(
+          fmt::format("{} --memory-probe {} --seconds {} --batch {} --min-area {}",
+                      fs::canonical("/proc/self/exe").string(), path, seconds, batch, min_area),
+          &code);
       return code == 0 ? json_number(out, "peak_rss_mib") : NAN;
     };
     rss_1x = probe(corpora[128]);
     rss_4x = probe(big);
-    log << fmt::format("peak RSS of a process running the loader, 128 px, 2 threads: {:.1f} MiB (corpus, {:.0f} MiB file) vs "
-                       "{:.1f} MiB (4x corpus, {:.0f} MiB file)\n", rss_1x, fs::file_size(corpora[128]) / 1048576.0,
-                       rss_4x, fs::file_size(big) / 1048576.0);
+    log << fmt::format(
+        "peak RSS of a process running the loader, 128 px, 2 threads: {:.1f} MiB (corpus, {:.0f} "
+        "MiB file) vs "
+        "{:.1f} MiB (4x corpus, {:.0f} MiB file)\n",
+        rss_1x, fs::file_size(corpora[128]) / 1048576.0, rss_4x, fs::file_size(big) / 1048576.0);
   }
   std::string trainer_source = "flag";
   if (trainer_ips <= 0 && fs::exists(trainer) && corpora.count(trainer_size)) {
@@ -241,7 +271,8 @@ int main(int argc, char** argv) {
     fs::remove_all(run_dir);
     int code = 0;
     const std::string cmd = fmt::format(
-        "OMP_NUM_THREADS=1 OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun -np {} --oversubscribe {} "
+        "OMP_NUM_THREADS=1 OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun -np {} "
+        "--oversubscribe {} "
         "--config {} --set data.corpus={} --set train.steps={} --set run.dir={} 2>&1",
         trainer_np, trainer, config, corpora[trainer_size], trainer_steps, run_dir);
     const std::string out = capture(cmd, &code);
@@ -249,7 +280,8 @@ int main(int argc, char** argv) {
     std::stringstream text;
     text << summary.rdbuf();
     trainer_ips = json_number(text.str(), "images_per_second");
-    trainer_source = fmt::format("measured: mpirun -np {} culturegan-train {} steps", trainer_np, trainer_steps);
+    trainer_source =
+        fmt::format("measured: mpirun -np {} culturegan-train {} steps", trainer_np, trainer_steps);
     if (code != 0 || !(trainer_ips > 0)) {
       log << "trainer run failed (exit " << code << "):\n" << out << '\n';
       trainer_ips = NAN;
@@ -258,21 +290,30 @@ int main(int argc, char** argv) {
   if (!(trainer_ips > 0)) trainer_ips = NAN, trainer_source = "unavailable";
   log << fmt::format("trainer consumption ({}): {:.1f} images/s\n", trainer_source, trainer_ips);
 
-  const double vs_python = ours_128_2t / python_128, vs_trainer = ours_trainer_size_1t / trainer_ips;
+  const double vs_python = ours_128_2t / python_128,
+               vs_trainer = ours_trainer_size_1t / trainer_ips;
   const double vs_python_cpu = ours_128_2t_cpu / python_128_cpu;
-  auto num = [](double v) { return std::isfinite(v) ? fmt::format("{:.2f}", v) : std::string("null"); };
+  auto num = [](double v) {
+    return std::isfinite(v) ? fmt::format("{:.2f}", v) : std::string("null");
+  };
   if (json) {
     std::cout << fmt::format(
-        "{{\"loader_vs_python\":{},\"loader_vs_trainer\":{},\"loader_vs_python_per_cpu_second\":{},\"loader\":[{}],\"python\":[{}],"
+        "{{\"loader_vs_python\":{},\"loader_vs_trainer\":{},\"loader_vs_python_per_cpu_second\":{},"
+        "\"loader\":[{}],\"python\":[{}],"
         "\"trainer_images_per_second\":{},\"trainer_source\":\"{}\",\"trainer_image_size\":{},"
-        "\"peak_rss_mib_corpus\":{},\"peak_rss_mib_corpus_x4\":{},\"batch\":{},\"min_area\":{},\"seconds\":{}}}\n",
-        num(vs_python), num(vs_trainer), num(vs_python_cpu), rows.str(), py_rows.str(), num(trainer_ips), trainer_source, trainer_size,
-        num(rss_1x), num(rss_4x), batch, min_area, seconds);
+        "\"peak_rss_mib_corpus\":{},\"peak_rss_mib_corpus_x4\":{},\"batch\":{},\"min_area\":{},"
+        "\"seconds\":{}}}\n",
+        num(vs_python), num(vs_trainer), num(vs_python_cpu), rows.str(), py_rows.str(),
+        num(trainer_ips), trainer_source, trainer_size, num(rss_1x), num(rss_4x), batch, min_area,
+        seconds);
   } else {
-    std::cout << fmt::format("loader_vs_python (128 px, 2 threads vs 2 workers): {}  (target >= 3)\n", num(vs_python));
-    std::cout << fmt::format("loader_vs_trainer ({} px, 1 thread vs trainer): {}  (target >= 20)\n", trainer_size, num(vs_trainer));
+    std::cout << fmt::format(
+        "loader_vs_python (128 px, 2 threads vs 2 workers): {}  (target >= 3)\n", num(vs_python));
+    std::cout << fmt::format("loader_vs_trainer ({} px, 1 thread vs trainer): {}  (target >= 20)\n",
+                             trainer_size, num(vs_trainer));
     std::cout << fmt::format("loader_vs_python per CPU second (128 px): {}\n", num(vs_python_cpu));
-    std::cout << fmt::format("peak RSS: {} MiB (corpus) vs {} MiB (4x corpus)\n", num(rss_1x), num(rss_4x));
+    std::cout << fmt::format("peak RSS: {} MiB (corpus) vs {} MiB (4x corpus)\n", num(rss_1x),
+                             num(rss_4x));
   }
   return 0;
 }

@@ -24,8 +24,9 @@ namespace {
 Config tiny_config() {
   const char* src = std::getenv("CULTUREGAN_SOURCE_DIR");
   const std::string path = std::string(src ? src : ".") + "/configs/quickstart.toml";
-  return load_config(path, {"data.corpus=unused.h5", "data.image_size=16", "model.g_conv_dim=4",
-                            "model.d_conv_dim=4", "model.g_res_blocks=1", "data.no_flip_cultures=[]"});
+  return load_config(path,
+                     {"data.corpus=unused.h5", "data.image_size=16", "model.g_conv_dim=4",
+                      "model.d_conv_dim=4", "model.g_res_blocks=1", "data.no_flip_cultures=[]"});
 }
 
 struct CheckpointFiles : ::testing::Test {
@@ -101,8 +102,8 @@ TEST_F(CheckpointFiles, LayoutAndRoundTripOfEveryState) {
   const std::string d = ck.save(saved_state, *a, cfg);
   const auto rng_next = torch::rand({4});  // what the RNG gives right after the save
   EXPECT_EQ(fs::path(d).filename(), "step-000000007");
-  for (const char* f : {"G.pt", "D.pt", "G_ema.pt", "optim_G.pt", "optim_D.pt", "rng.pt", "state.toml",
-                        "config.toml", "MANIFEST"})
+  for (const char* f : {"G.pt", "D.pt", "G_ema.pt", "optim_G.pt", "optim_D.pt", "rng.pt",
+                        "state.toml", "config.toml", "MANIFEST"})
     EXPECT_TRUE(fs::is_regular_file(fs::path(d) / f)) << f;
   EXPECT_EQ(slurp(dir / "checkpoints" / "latest"), "step-000000007\n");
   EXPECT_EQ(verify_checkpoint(d), "");
@@ -138,7 +139,8 @@ TEST_F(CheckpointFiles, LayoutAndRoundTripOfEveryState) {
   fake_step(*b, 1);
   ta = all_tensors(*a);
   tb = all_tensors(*b);
-  for (size_t i = 0; i < ta.size(); ++i) EXPECT_TRUE(torch::equal(ta[i], tb[i])) << "after a step: " << i;
+  for (size_t i = 0; i < ta.size(); ++i)
+    EXPECT_TRUE(torch::equal(ta[i], tb[i])) << "after a step: " << i;
 }
 
 TEST_F(CheckpointFiles, KeepsTheNewestK) {
@@ -228,7 +230,8 @@ TEST_F(CheckpointFiles, CheckpointsPathIsAFile) {
     ck.save(state_at(10), *a, cfg);
     ADD_FAILURE() << "expected CheckpointError";
   } catch (const CheckpointError& e) {
-    EXPECT_NE(std::string(e.what()).find("checkpoints: cannot create checkpoint directory"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("checkpoints: cannot create checkpoint directory"),
+              std::string::npos)
         << e.what();
   }
 }
@@ -246,7 +249,8 @@ TEST_F(CheckpointFiles, DiskFullKeepsPreviousCheckpoint) {
   fs::create_directories(mnt);
   const std::string opts = "size=" + std::to_string(bytes * 3 / 2 + 8192);
   if (::mount("tmpfs", mnt.c_str(), "tmpfs", 0, opts.c_str()) != 0)
-    GTEST_SKIP() << "cannot mount a small tmpfs here (" << std::strerror(errno) << "): needs CAP_SYS_ADMIN";
+    GTEST_SKIP() << "cannot mount a small tmpfs here (" << std::strerror(errno)
+                 << "): needs CAP_SYS_ADMIN";
   struct Unmount {
     fs::path p;
     ~Unmount() { ::umount2(p.c_str(), MNT_DETACH); }
@@ -262,7 +266,8 @@ TEST_F(CheckpointFiles, DiskFullKeepsPreviousCheckpoint) {
   EXPECT_EQ(verify_checkpoint(prev), "");
   EXPECT_EQ(slurp(mnt / "checkpoints" / "latest"), "step-000000010\n");
   for (const auto& e : fs::directory_iterator(mnt / "checkpoints"))
-    EXPECT_EQ(e.path().filename().string().find(".tmp"), std::string::npos) << "temp dir left: " << e.path();
+    EXPECT_EQ(e.path().filename().string().find(".tmp"), std::string::npos)
+        << "temp dir left: " << e.path();
   std::vector<std::string> notes;
   EXPECT_EQ(ck.resolve("auto", &notes), prev);
 }

@@ -30,7 +30,8 @@ int bundle(const char* path) {
   for (const auto& [name, t] : b.weights) {
     auto flat = t.contiguous().view(-1);
     std::printf("weight %s %lld %a %a\n", name.c_str(), static_cast<long long>(flat.numel()),
-                static_cast<double>(flat[0].item<float>()), static_cast<double>(flat[-1].item<float>()));
+                static_cast<double>(flat[0].item<float>()),
+                static_cast<double>(flat[-1].item<float>()));
   }
   return 0;
 }
@@ -77,7 +78,8 @@ int compare(const std::string& a_dir, const std::string& b_dir, int64_t cultures
   if (!identical) std::printf("rng differs\n");
   for (size_t i = 0; i < ta.size(); ++i) {
     if (!ta[i].sizes().equals(tb[i].sizes())) throw std::runtime_error("tensor shapes differ");
-    if (!torch::isfinite(ta[i]).all().item<bool>()) throw std::runtime_error("non-finite tensor in " + a_dir);
+    if (!torch::isfinite(ta[i]).all().item<bool>())
+      throw std::runtime_error("non-finite tensor in " + a_dir);
     if (!torch::equal(ta[i], tb[i])) identical = false;
     const auto d = (ta[i].to(torch::kDouble) - tb[i].to(torch::kDouble)).abs();
     worst = std::max(worst, d.max().item<double>());

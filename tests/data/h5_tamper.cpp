@@ -17,10 +17,12 @@ struct File {
 
 void delete_dataset(const std::string& file, const std::string& name) {
   File f(file);
-  if (H5Ldelete(f.id, name.c_str(), H5P_DEFAULT) < 0) throw std::runtime_error("cannot delete " + name);
+  if (H5Ldelete(f.id, name.c_str(), H5P_DEFAULT) < 0)
+    throw std::runtime_error("cannot delete " + name);
 }
 
-void replace_dataset(const std::string& file, const std::string& name, hid_t type, const std::vector<hsize_t>& dims) {
+void replace_dataset(const std::string& file, const std::string& name, hid_t type,
+                     const std::vector<hsize_t>& dims) {
   File f(file);
   H5Ldelete(f.id, name.c_str(), H5P_DEFAULT);
   hid_t space = H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr);
@@ -30,7 +32,8 @@ void replace_dataset(const std::string& file, const std::string& name, hid_t typ
   H5Sclose(space);
 }
 
-void overwrite_dataset(const std::string& file, const std::string& name, hid_t mtype, const void* data) {
+void overwrite_dataset(const std::string& file, const std::string& name, hid_t mtype,
+                       const void* data) {
   File f(file);
   hid_t ds = H5Dopen2(f.id, name.c_str(), H5P_DEFAULT);
   if (ds < 0 || H5Dwrite(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
@@ -41,11 +44,13 @@ void overwrite_dataset(const std::string& file, const std::string& name, hid_t m
 void overwrite_int_attr(const std::string& file, const std::string& name, int32_t value) {
   File f(file);
   hid_t attr = H5Aopen(f.id, name.c_str(), H5P_DEFAULT);
-  if (attr < 0 || H5Awrite(attr, H5T_NATIVE_INT32, &value) < 0) throw std::runtime_error("cannot write attr " + name);
+  if (attr < 0 || H5Awrite(attr, H5T_NATIVE_INT32, &value) < 0)
+    throw std::runtime_error("cannot write attr " + name);
   H5Aclose(attr);
 }
 
-std::pair<uint64_t, uint64_t> chunk_location(const std::string& file, const std::string& name, hsize_t index) {
+std::pair<uint64_t, uint64_t> chunk_location(const std::string& file, const std::string& name,
+                                             hsize_t index) {
   hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   hid_t ds = H5Dopen2(f, name.c_str(), H5P_DEFAULT);
   hid_t space = H5Dget_space(ds);

@@ -13,7 +13,8 @@ namespace {
 
 // Reference: crop, then bilinear resize with align_corners=false (PyTorch's
 // F.interpolate rule, source coordinate clamped to the crop), then flip, in double.
-double reference(const std::vector<uint8_t>& src, int s, const CropBox& c, bool flip, int out, int ch, int oy, int ox) {
+double reference(const std::vector<uint8_t>& src, int s, const CropBox& c, bool flip, int out,
+                 int ch, int oy, int ox) {
   if (flip) ox = out - 1 - ox;
   auto coord = [](int o, int len, int outn) {
     double v = (o + 0.5) * double(len) / outn - 0.5;
@@ -24,7 +25,8 @@ double reference(const std::vector<uint8_t>& src, int s, const CropBox& c, bool 
   const int y1 = std::min(y0 + 1, c.height - 1), x1 = std::min(x0 + 1, c.width - 1);
   const double wy = sy - y0, wx = sx - x0;
   auto px = [&](int y, int x) { return double(src[(size_t(c.y + y) * s + c.x + x) * 3 + ch]); };
-  const double v = (px(y0, x0) * (1 - wx) + px(y0, x1) * wx) * (1 - wy) + (px(y1, x0) * (1 - wx) + px(y1, x1) * wx) * wy;
+  const double v = (px(y0, x0) * (1 - wx) + px(y0, x1) * wx) * (1 - wy) +
+                   (px(y1, x0) * (1 - wx) + px(y1, x1) * wx) * wy;
   return v / 127.5 - 1.0;
 }
 
@@ -42,7 +44,8 @@ TEST(Augment, RenderMatchesABilinearReference) {
     for (int ch = 0; ch < 3; ++ch)
       for (int y = 0; y < out; ++y)
         for (int x = 0; x < out; ++x)
-          ASSERT_NEAR(dst[(size_t(ch) * out + y) * out + x], reference(img.pixels, s, d.crop, d.flip, out, ch, y, x), 2e-5)
+          ASSERT_NEAR(dst[(size_t(ch) * out + y) * out + x],
+                      reference(img.pixels, s, d.crop, d.flip, out, ch, y, x), 2e-5)
               << "trial " << trial << " ch " << ch << " y " << y << " x " << x;
   }
 }
@@ -68,7 +71,8 @@ TEST(Augment, CropsStayInsideAndRespectTheAreaRange) {
   EXPECT_NEAR(flips, 1000, 120);
   // Off: whole image, never flipped when not allowed; same rng stream -> same draw.
   CounterRng a(1, 1), b(1, 1);
-  const AugmentDraw da = draw_augmentation(s, 0.0f, false, a), db = draw_augmentation(s, 0.0f, false, b);
+  const AugmentDraw da = draw_augmentation(s, 0.0f, false, a),
+                    db = draw_augmentation(s, 0.0f, false, b);
   EXPECT_EQ(da.crop.width, s);
   EXPECT_FALSE(da.flip);
   EXPECT_EQ(da.crop.x, db.crop.x);

@@ -42,15 +42,22 @@ TEST(CorpusCli, CheckPrintsPerCultureTableAndInfoTheSummary) {
   const std::string p = testutil::make_corpus(testutil::temp_dir("cli"), {6, 4}, 8, 0.5, 2);
   const Result check = run("culturegan-corpus check " + p);
   EXPECT_EQ(check.code, 0) << check.out;
-  EXPECT_NE(check.out.find("OK, corpus format v1, 10 images of 8x8, 2 cultures"), std::string::npos) << check.out;
+  EXPECT_NE(check.out.find("OK, corpus format v1, 10 images of 8x8, 2 cultures"), std::string::npos)
+      << check.out;
   // label, culture, images, train, val, size
-  EXPECT_NE(check.out.find("    0  c0                                 6       3       3  8x8"), std::string::npos) << check.out;
-  EXPECT_NE(check.out.find("    1  c1                                 4       2       2  8x8"), std::string::npos) << check.out;
+  EXPECT_NE(check.out.find("    0  c0                                 6       3       3  8x8"),
+            std::string::npos)
+      << check.out;
+  EXPECT_NE(check.out.find("    1  c1                                 4       2       2  8x8"),
+            std::string::npos)
+      << check.out;
   const Result info = run("culturegan-corpus info " + p);
   EXPECT_EQ(info.code, 0) << info.out;
-  EXPECT_NE(info.out.find("images:          10 of 8x8x3 uint8 (5 train, 5 val)"), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("images:          10 of 8x8x3 uint8 (5 train, 5 val)"), std::string::npos)
+      << info.out;
   EXPECT_NE(info.out.find("cultures:        2: c0 (6), c1 (4)"), std::string::npos) << info.out;
-  EXPECT_NE(info.out.find("chunks of 2 images, gzip off, fletcher32 on"), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("chunks of 2 images, gzip off, fletcher32 on"), std::string::npos)
+      << info.out;
 }
 
 TEST(CorpusCli, CheckFailsWithOneLineOnABadCorpus) {
@@ -61,7 +68,9 @@ TEST(CorpusCli, CheckFailsWithOneLineOnABadCorpus) {
   testutil::write_file(p, bytes);
   const Result r = run("culturegan-corpus check " + p);
   EXPECT_EQ(r.code, 1);
-  EXPECT_NE(r.out.find("culturegan-corpus: error: " + p + ": dataset /images: read of images"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("culturegan-corpus: error: " + p + ": dataset /images: read of images"),
+            std::string::npos)
+      << r.out;
   EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
   EXPECT_EQ(run("culturegan-corpus check /nonexistent.h5").code, 1);
 }
@@ -72,14 +81,24 @@ TEST(IngestCli, IngestsPadsAndRejectsBadOptions) {
   data::save_png(dir + "/in/a/x.png", testutil::pattern_image(10, 4, 1));
   data::save_png(dir + "/in/a/y.png", testutil::pattern_image(4, 10, 2));
   testutil::write_file(dir + "/in/a/z.jpg", "broken");
-  const Result ok = run("culturegan-ingest --input " + dir + "/in --output " + dir + "/c.h5 --size 6 --resize pad --no-progress");
+  const Result ok = run("culturegan-ingest --input " + dir + "/in --output " + dir +
+                        "/c.h5 --size 6 --resize pad --no-progress");
   EXPECT_EQ(ok.code, 0) << ok.out;
-  EXPECT_NE(ok.out.find("2 images of 6x6 (pad resize) from 3 files in 1 cultures"), std::string::npos) << ok.out;
+  EXPECT_NE(ok.out.find("2 images of 6x6 (pad resize) from 3 files in 1 cultures"),
+            std::string::npos)
+      << ok.out;
   EXPECT_NE(ok.out.find("skipped: 1 unreadable"), std::string::npos) << ok.out;
-  EXPECT_NE(ok.out.find("warning: skipped: a/z.jpg: cannot decode image"), std::string::npos) << ok.out;
-  const Result strict = run("culturegan-ingest --input " + dir + "/in --output " + dir + "/s.h5 --size 6 --strict --no-progress");
+  EXPECT_NE(ok.out.find("warning: skipped: a/z.jpg: cannot decode image"), std::string::npos)
+      << ok.out;
+  const Result strict = run("culturegan-ingest --input " + dir + "/in --output " + dir +
+                            "/s.h5 --size 6 --strict --no-progress");
   EXPECT_EQ(strict.code, 1) << strict.out;
   EXPECT_NE(strict.out.find("a/z.jpg"), std::string::npos) << strict.out;
-  EXPECT_NE(run("culturegan-ingest --input " + dir + "/in --output " + dir + "/p.h5 --resize zoom").code, 0);
-  EXPECT_NE(run("culturegan-ingest --input " + dir + "/in --output " + dir + "/p.h5 --val-fraction 1.5").code, 0);
+  EXPECT_NE(
+      run("culturegan-ingest --input " + dir + "/in --output " + dir + "/p.h5 --resize zoom").code,
+      0);
+  EXPECT_NE(
+      run("culturegan-ingest --input " + dir + "/in --output " + dir + "/p.h5 --val-fraction 1.5")
+          .code,
+      0);
 }

@@ -13,7 +13,9 @@ using data::CorpusError;
 namespace {
 
 // A fresh valid corpus: 2 cultures (6 + 4 images) of 8x8, chunks of 2 images.
-std::string fresh() { return testutil::make_corpus(testutil::temp_dir("errors"), {6, 4}, 8, 0.2, 2); }
+std::string fresh() {
+  return testutil::make_corpus(testutil::temp_dir("errors"), {6, 4}, 8, 0.2, 2);
+}
 
 // Opening `path` must throw exactly one CorpusError whose message names the file and
 // contains every one of `parts`.
@@ -25,7 +27,8 @@ void expect_error(const std::string& path, const std::vector<std::string>& parts
     const std::string msg = e.what();
     EXPECT_EQ(msg.rfind(path + ": ", 0), 0u) << msg;
     EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
-    for (const auto& p : parts) EXPECT_NE(msg.find(p), std::string::npos) << "'" << p << "' not in: " << msg;
+    for (const auto& p : parts)
+      EXPECT_NE(msg.find(p), std::string::npos) << "'" << p << "' not in: " << msg;
   }
 }
 
@@ -59,7 +62,8 @@ TEST(CorpusErrors, WrongDtypeOrRank) {
   expect_error(p, {"dataset /labels", "expected int32 rank 1", "found float64 rank 2 [10,2]"});
   const std::string q = fresh();
   testutil::replace_dataset(q, "/images", H5T_STD_U8LE, {10, 8, 8, 4});
-  expect_error(q, {"dataset /images", "expected uint8 rank 4 [10,8,8,3]", "found uint8 rank 4 [10,8,8,4]"});
+  expect_error(
+      q, {"dataset /images", "expected uint8 rank 4 [10,8,8,3]", "found uint8 rank 4 [10,8,8,4]"});
   const std::string r = fresh();
   testutil::replace_dataset(r, "/split", H5T_STD_I32LE, {10});
   expect_error(r, {"dataset /split", "expected uint8 rank 1 of length 10", "found int32"});
@@ -125,6 +129,8 @@ TEST(CorpusErrors, CorruptImageChunkFailsOnReadNotSilently) {
     r.read_images(2, 2, buf.data());
     FAIL() << "corrupt chunk read without error";
   } catch (const CorpusError& e) {
-    EXPECT_NE(std::string(e.what()).find(p + ": dataset /images: read of images [2, 4) failed"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(p + ": dataset /images: read of images [2, 4) failed"),
+              std::string::npos)
+        << e.what();
   }
 }

@@ -84,9 +84,10 @@ TEST(CorpusFuzz, MutantsNeverCrashHangOrThrowOtherErrors) {
   const uint64_t seed = static_cast<uint64_t>(env_int("CULTUREGAN_FUZZ_SEED", 1));
   const std::string dir = testutil::temp_dir("fuzz");
   // Two bases: plain chunks of 2 images, and gzip chunks of 3 (inflate errors too).
-  const std::string bases[2] = {
-      testutil::read_file(testutil::make_corpus(testutil::temp_dir("fuzz-plain"), {4, 3, 2}, 6, 0.3, 2)),
-      testutil::read_file(testutil::make_corpus(testutil::temp_dir("fuzz-gzip"), {4, 3, 2}, 6, 0.3, 3, 4))};
+  const std::string bases[2] = {testutil::read_file(testutil::make_corpus(
+                                    testutil::temp_dir("fuzz-plain"), {4, 3, 2}, 6, 0.3, 2)),
+                                testutil::read_file(testutil::make_corpus(
+                                    testutil::temp_dir("fuzz-gzip"), {4, 3, 2}, 6, 0.3, 3, 4))};
   const std::string path = dir + "/mutant.h5";
 
   // Hang watchdog: an iteration that takes more than 20 s aborts the test binary.
@@ -97,9 +98,13 @@ TEST(CorpusFuzz, MutantsNeverCrashHangOrThrowOtherErrors) {
     auto since = std::chrono::steady_clock::now();
     while (!done) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      if (current != last) { last = current; since = std::chrono::steady_clock::now(); }
+      if (current != last) {
+        last = current;
+        since = std::chrono::steady_clock::now();
+      }
       if (std::chrono::steady_clock::now() - since > std::chrono::seconds(20)) {
-        std::fprintf(stderr, "fuzz: iteration %lld (seed %llu) hangs\n", (long long)last, (unsigned long long)seed);
+        std::fprintf(stderr, "fuzz: iteration %lld (seed %llu) hangs\n", (long long)last,
+                     (unsigned long long)seed);
         std::abort();
       }
     }
@@ -118,12 +123,13 @@ TEST(CorpusFuzz, MutantsNeverCrashHangOrThrowOtherErrors) {
       const std::string msg = e.what();
       EXPECT_EQ(msg.rfind(path + ": ", 0), 0u) << "iteration " << it << ": " << msg;
     } catch (const std::exception& e) {
-      ADD_FAILURE() << "iteration " << it << " (seed " << seed << "): not a CorpusError: " << e.what();
+      ADD_FAILURE() << "iteration " << it << " (seed " << seed
+                    << "): not a CorpusError: " << e.what();
     }
   }
   done = true;
   watchdog.join();
-  std::printf("fuzz: %lld iterations, %lld rejected with CorpusError, %lld read back fine\n", (long long)iterations,
-              (long long)rejected, (long long)accepted);
+  std::printf("fuzz: %lld iterations, %lld rejected with CorpusError, %lld read back fine\n",
+              (long long)iterations, (long long)rejected, (long long)accepted);
   EXPECT_GT(rejected, iterations / 10) << "mutations too weak to test anything";
 }

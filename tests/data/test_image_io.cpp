@@ -22,7 +22,8 @@ TEST(ImageIo, DecodeGarbageNamesTheFile) {
     data::decode_image(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), "x/y.jpg");
     FAIL() << "no exception";
   } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find("x/y.jpg: cannot decode image"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("x/y.jpg: cannot decode image"), std::string::npos)
+        << e.what();
   }
   EXPECT_THROW(data::load_image("/nonexistent/file.png"), std::runtime_error);
 }
@@ -57,9 +58,9 @@ TEST(ImageIo, PadLetterboxesWithBlack) {
   img.height = 4;
   img.pixels.assign(8 * 4 * 3, 255);
   const data::RgbImage out = data::resize_square(img, 8, ResizePolicy::kPad);
-  EXPECT_EQ(out.pixels[0], 0);                      // top row: padding
-  EXPECT_EQ(out.pixels[(2 * 8 + 0) * 3], 255);      // rows 2..5: image
-  EXPECT_EQ(out.pixels[(7 * 8 + 7) * 3], 0);        // bottom row: padding
+  EXPECT_EQ(out.pixels[0], 0);                  // top row: padding
+  EXPECT_EQ(out.pixels[(2 * 8 + 0) * 3], 255);  // rows 2..5: image
+  EXPECT_EQ(out.pixels[(7 * 8 + 7) * 3], 0);    // bottom row: padding
   const data::RgbImage s = data::resize_square(img, 8, ResizePolicy::kStretch);
   EXPECT_EQ(s.pixels[0], 255);
 }

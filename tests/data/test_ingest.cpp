@@ -16,7 +16,8 @@ namespace {
 // in/<culture>/ with PNGs of different sizes; returns the input folder.
 std::string make_folder(const std::string& dir, bool with_defects) {
   const std::string in = dir + "/in";
-  const std::vector<std::pair<std::string, int>> cultures = {{"ukiyo_e", 3}, {"chinese_ink", 5}, {"monet", 2}};
+  const std::vector<std::pair<std::string, int>> cultures = {
+      {"ukiyo_e", 3}, {"chinese_ink", 5}, {"monet", 2}};
   int seed = 0;
   for (const auto& [name, n] : cultures) {
     std::filesystem::create_directories(in + "/" + name);
@@ -83,7 +84,9 @@ TEST(Ingest, SkipsDefectsCountsThemAndRemovesDuplicates) {
   EXPECT_EQ(r.duplicates, 1);
   EXPECT_EQ(r.images_written, 10);
   EXPECT_NE(log.str().find("monet/broken.jpg"), std::string::npos) << log.str();
-  EXPECT_NE(log.str().find("chinese_ink/zz_copy.png: duplicate of chinese_ink/img1.png"), std::string::npos) << log.str();
+  EXPECT_NE(log.str().find("chinese_ink/zz_copy.png: duplicate of chinese_ink/img1.png"),
+            std::string::npos)
+      << log.str();
 
   data::IngestOptions strict = options(in, dir + "/s.h5");
   strict.strict = true;
@@ -102,7 +105,8 @@ TEST(Ingest, OutputIsByteIdenticalAcrossRunsAndThreadCounts) {
   b.threads = 3;
   data::ingest(a, log);
   data::ingest(b, log);
-  const std::string fa = testutil::read_file(dir + "/a.h5"), fb = testutil::read_file(dir + "/b.h5");
+  const std::string fa = testutil::read_file(dir + "/a.h5"),
+                    fb = testutil::read_file(dir + "/b.h5");
   ASSERT_GT(fa.size(), 1000u);
   EXPECT_TRUE(fa == fb) << "ingest output differs between runs";
   // A different split seed must change the file (the split dataset).
@@ -123,7 +127,8 @@ TEST(Ingest, SplitIsPerCultureAndDeterministic) {
   data::CorpusReader r(dir + "/a.h5");
   std::vector<int> val(3, 0);
   for (int64_t i : r.val_indices()) ++val[size_t(r.labels()[size_t(i)])];
-  EXPECT_EQ(val, (std::vector<int>{3, 1, 2}));  // round(5/2)=3 (half away from zero), 1 of 2, round(1.5)=2 of 3
+  EXPECT_EQ(val, (std::vector<int>{
+                     3, 1, 2}));  // round(5/2)=3 (half away from zero), 1 of 2, round(1.5)=2 of 3
 }
 
 TEST(Ingest, PolicyAndBadInput) {
@@ -150,7 +155,12 @@ TEST(Ingest, GrayscaleAndRgbaBecomeRgb) {
   const std::string dir = testutil::temp_dir("ingest-gray");
   std::filesystem::create_directories(dir + "/in/scans");
   std::vector<uint8_t> gray(6 * 6, 100), rgba(6 * 6 * 4);
-  for (size_t i = 0; i < rgba.size(); i += 4) { rgba[i] = 10; rgba[i + 1] = 20; rgba[i + 2] = 30; rgba[i + 3] = 40; }
+  for (size_t i = 0; i < rgba.size(); i += 4) {
+    rgba[i] = 10;
+    rgba[i + 1] = 20;
+    rgba[i + 2] = 30;
+    rgba[i + 3] = 40;
+  }
   ASSERT_TRUE(stbi_write_png((dir + "/in/scans/a_gray.png").c_str(), 6, 6, 1, gray.data(), 6));
   ASSERT_TRUE(stbi_write_png((dir + "/in/scans/b_rgba.png").c_str(), 6, 6, 4, rgba.data(), 24));
   std::ostringstream log;

@@ -11,7 +11,8 @@ using namespace culturegan::data;
 
 namespace {
 
-std::shared_ptr<const CorpusReader> corpus(const std::vector<int>& counts, int size = 8, int chunk = 3) {
+std::shared_ptr<const CorpusReader> corpus(const std::vector<int>& counts, int size = 8,
+                                           int chunk = 3) {
   const std::string dir = testutil::temp_dir("loader");
   return std::make_shared<const CorpusReader>(testutil::make_corpus(dir, counts, size, 0.0, chunk));
 }
@@ -20,7 +21,8 @@ ShardedSampler sampler_for(const CorpusReader& c, uint64_t seed = 1, bool balanc
   SamplerOptions o;
   o.seed = seed;
   o.culture_balanced = balanced;
-  return ShardedSampler(c.train_indices(), std::vector<int32_t>(c.labels().begin(), c.labels().end()), o);
+  return ShardedSampler(c.train_indices(),
+                        std::vector<int32_t>(c.labels().begin(), c.labels().end()), o);
 }
 
 }  // namespace
@@ -45,7 +47,8 @@ TEST(Loader, BatchesFollowTheSamplerAndHoldTheRightImages) {
       EXPECT_EQ(b.labels[k].item<int64_t>(), c->labels()[size_t(i)]);
       for (int ch = 0; ch < 3; ++ch)
         for (int x = 0; x < 8; x += 3)
-          ASSERT_NEAR(b.images[k][ch][5][x].item<float>(), testutil::corpus_pixel(i, x, ch) / 127.5f - 1.0f, 1e-6);
+          ASSERT_NEAR(b.images[k][ch][5][x].item<float>(),
+                      testutil::corpus_pixel(i, x, ch) / 127.5f - 1.0f, 1e-6);
     }
   }
 }
@@ -100,8 +103,10 @@ TEST(Loader, FlipsHalfTheTimeExceptForNoFlipCultures) {
     for (int k = 0; k < 10; ++k) {
       const int label = static_cast<int>(b.labels[k].item<int64_t>());
       // Pixel x=0 of channel 0 equals corpus_pixel(i, 0, 0) unless flipped (then x=7).
-      const int left = static_cast<int>(std::lround((b.images[k][0][0][0].item<float>() + 1.0f) * 127.5f));
-      const int right = static_cast<int>(std::lround((b.images[k][0][0][7].item<float>() + 1.0f) * 127.5f));
+      const int left =
+          static_cast<int>(std::lround((b.images[k][0][0][0].item<float>() + 1.0f) * 127.5f));
+      const int right =
+          static_cast<int>(std::lround((b.images[k][0][0][7].item<float>() + 1.0f) * 127.5f));
       const bool flip = (left - right + 256) % 256 == 7, plain = (right - left + 256) % 256 == 7;
       ASSERT_TRUE(flip != plain);  // stored values grow by 1 per x (mod 256)
       flipped[label] += flip ? 1 : 0;
@@ -111,7 +116,8 @@ TEST(Loader, FlipsHalfTheTimeExceptForNoFlipCultures) {
   EXPECT_EQ(flipped[1], 0);
   EXPECT_GT(flipped[0], total[0] / 5);
   EXPECT_LT(flipped[0], total[0] * 4 / 5);
-  EXPECT_THROW(Loader(c, sampler_for(*c), 0, 1, LoaderOptions{8, 1, 1, true, {"nope"}}), std::invalid_argument);
+  EXPECT_THROW(Loader(c, sampler_for(*c), 0, 1, LoaderOptions{8, 1, 1, true, {"nope"}}),
+               std::invalid_argument);
 }
 
 TEST(Loader, OutputSizeAndCrop) {
@@ -135,7 +141,8 @@ TEST(Loader, ResumesFromStateAfter) {
   ShardedSampler s = sampler_for(*c, 0, true);
   s.restore(mid);
   Loader resumed(c, std::move(s), 0, 1, o);
-  for (int step = 0; step < 5; ++step) EXPECT_TRUE(torch::equal(full.next().images, resumed.next().images));
+  for (int step = 0; step < 5; ++step)
+    EXPECT_TRUE(torch::equal(full.next().images, resumed.next().images));
 }
 
 TEST(Loader, RejectsBadOptions) {
@@ -154,8 +161,10 @@ TEST(Loader, ModelRangeConversionsRoundTrip) {
   const torch::Tensor u8 = torch::randint(0, 256, {2, 5, 4, 3}, torch::kUInt8);
   const torch::Tensor f = to_model_range(u8);
   EXPECT_EQ(f.sizes(), (std::vector<int64_t>{2, 3, 5, 4}));
-  EXPECT_FLOAT_EQ(to_model_range(torch::full({1, 1, 1, 3}, 255, torch::kUInt8)).max().item<float>(), 1.0f);
-  EXPECT_FLOAT_EQ(to_model_range(torch::zeros({1, 1, 1, 3}, torch::kUInt8)).min().item<float>(), -1.0f);
+  EXPECT_FLOAT_EQ(to_model_range(torch::full({1, 1, 1, 3}, 255, torch::kUInt8)).max().item<float>(),
+                  1.0f);
+  EXPECT_FLOAT_EQ(to_model_range(torch::zeros({1, 1, 1, 3}, torch::kUInt8)).min().item<float>(),
+                  -1.0f);
   EXPECT_TRUE(torch::equal(to_uint8_nhwc(f), u8));
   EXPECT_EQ(to_uint8_nhwc(torch::full({1, 3, 1, 1}, 7.0f))[0][0][0][0].item<uint8_t>(), 255);
   EXPECT_THROW(to_model_range(f), std::invalid_argument);
@@ -188,7 +197,8 @@ TEST(Loader, CorruptChunkIsAnErrorAfterTheGoodBatches) {
   const std::string dir = testutil::temp_dir("loader-corrupt");
   const std::string path = testutil::make_corpus(dir, {12}, 8, 0.0, 1);
   std::string bytes = testutil::read_file(path);
-  for (hsize_t chunk = 4; chunk < 12; ++chunk) bytes[testutil::chunk_location(path, "/images", chunk).first + 1] ^= 0x33;
+  for (hsize_t chunk = 4; chunk < 12; ++chunk)
+    bytes[testutil::chunk_location(path, "/images", chunk).first + 1] ^= 0x33;
   testutil::write_file(path, bytes);
   auto c = std::make_shared<const CorpusReader>(path);
   LoaderOptions o;
@@ -200,14 +210,18 @@ TEST(Loader, CorruptChunkIsAnErrorAfterTheGoodBatches) {
       const Batch b = loader.next();  // only a batch of images 0..3 can succeed
       for (int k = 0; k < 4; ++k) {
         // Channel 0 at x=0 and x=7 holds 7i and 7i+7 (swapped if flipped): i = min / 7.
-        const int l = static_cast<int>(std::lround((b.images[k][0][0][0].item<float>() + 1.0f) * 127.5f));
-        const int r = static_cast<int>(std::lround((b.images[k][0][0][7].item<float>() + 1.0f) * 127.5f));
+        const int l =
+            static_cast<int>(std::lround((b.images[k][0][0][0].item<float>() + 1.0f) * 127.5f));
+        const int r =
+            static_cast<int>(std::lround((b.images[k][0][0][7].item<float>() + 1.0f) * 127.5f));
         EXPECT_LT(std::min(l, r) / 7, 4) << "a sample from a corrupt chunk was delivered";
       }
     }
     FAIL() << "no error from corrupt chunks";
   } catch (const CorpusError& e) {
-    EXPECT_NE(std::string(e.what()).find(path + ": dataset /images: read of images"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(path + ": dataset /images: read of images"),
+              std::string::npos)
+        << e.what();
   }
   EXPECT_THROW(loader.next(), CorpusError);  // stays failed
 }

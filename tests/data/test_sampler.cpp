@@ -61,9 +61,11 @@ TEST(ShardedSampler, DisjointAndCoveringForWorldSizes1To8) {
       const std::set<int64_t> uniq(seen.begin(), seen.end());
       EXPECT_EQ(uniq.size(), seen.size()) << "overlap at world " << world;
       EXPECT_EQ(int64_t(seen.size()), steps * world * b);
-      EXPECT_GE(int64_t(seen.size()), 97 - world * b + 1) << "drop_last dropped more than one global batch";
+      EXPECT_GE(int64_t(seen.size()), 97 - world * b + 1)
+          << "drop_last dropped more than one global batch";
       // All ranks agree on the state, and it does not depend on the rank.
-      for (int r = 1; r < world; ++r) EXPECT_EQ(ranks[size_t(r)].state().consumed, ranks[0].state().consumed);
+      for (int r = 1; r < world; ++r)
+        EXPECT_EQ(ranks[size_t(r)].state().consumed, ranks[0].state().consumed);
       // The next call starts epoch 1.
       ranks[0].next_batch(0, world, b);
       EXPECT_EQ(ranks[0].state().epoch, 1);
@@ -95,7 +97,8 @@ TEST(ShardedSampler, ResumeAtAnotherWorldSizeSeesExactlyTheUnseenSamples) {
       for (int64_t i : two[size_t(r)].next_batch(r, 2, 4)) before.insert(i);
   const SamplerState saved = two[0].state();
   EXPECT_EQ(saved.consumed, 40);
-  std::vector<ShardedSampler> three(3, make(counts, SamplerOptions{}));  // other seed: restore overrides
+  std::vector<ShardedSampler> three(
+      3, make(counts, SamplerOptions{}));  // other seed: restore overrides
   for (auto& s : three) s.restore(saved);
   std::multiset<int64_t> after;
   while (three[0].state().consumed + 12 <= 112)
@@ -118,16 +121,21 @@ TEST(ShardedSampler, CultureBalancedSharesAreEqual) {
   const std::vector<int> counts = {751, 152, 638, 224, 211, 252};
   ShardedSampler s = make(counts, opt);
   std::vector<int32_t> label_of;
-  for (size_t c = 0; c < counts.size(); ++c) label_of.insert(label_of.end(), size_t(counts[c]), int32_t(c));
+  for (size_t c = 0; c < counts.size(); ++c)
+    label_of.insert(label_of.end(), size_t(counts[c]), int32_t(c));
   std::vector<int64_t> hist(counts.size(), 0);
   int64_t total = 0;
   for (int step = 0; step < 2228 * 5 / 32; ++step)
-    for (int64_t i : s.next_batch(0, 1, 32)) { ++hist[size_t(label_of[size_t(i)])]; ++total; }
+    for (int64_t i : s.next_batch(0, 1, 32)) {
+      ++hist[size_t(label_of[size_t(i)])];
+      ++total;
+    }
   for (int64_t h : hist) EXPECT_NEAR(double(h) / total, 1.0 / 6, 0.02);
   // Within one epoch, a culture's images are all seen before any repeats.
   const std::vector<int64_t> order = s.epoch_order(0);
   std::vector<int64_t> monet;
-  for (int64_t i : order) if (label_of[size_t(i)] == 1) monet.push_back(i);
+  for (int64_t i : order)
+    if (label_of[size_t(i)] == 1) monet.push_back(i);
   ASSERT_GE(monet.size(), 152u);
   EXPECT_EQ(std::set<int64_t>(monet.begin(), monet.begin() + 152).size(), 152u);
 }

@@ -23,6 +23,8 @@ std::string read_file(const std::string& path);
 std::string make_corpus(const std::string& dir, const std::vector<int>& counts, int size,
                         double val_fraction = 0.0, int chunk_images = 0, int gzip = 0);
 /// The value make_corpus stores at (image i, x, channel k).
-inline uint8_t corpus_pixel(int64_t i, int x, int k) { return static_cast<uint8_t>((i * 7 + k * 50 + x) % 256); }
+inline uint8_t corpus_pixel(int64_t i, int x, int k) {
+  return static_cast<uint8_t>((i * 7 + k * 50 + x) % 256);
+}
 
 }  // namespace culturegan::testutil

@@ -27,8 +27,9 @@ TEST(BucketPlan, ReverseOrderSmallFirstBucketThenLargeOnes) {
 }
 
 TEST(BucketPlan, LargeParameterGetsItsOwnBucketAndDtypesNeverMix) {
-  std::vector<torch::Tensor> params = {torch::zeros({10}, torch::kDouble), torch::zeros({3 * kMiB / 4}),
-                                       torch::zeros({10}), torch::zeros({5}, torch::kDouble)};
+  std::vector<torch::Tensor> params = {torch::zeros({10}, torch::kDouble),
+                                       torch::zeros({3 * kMiB / 4}), torch::zeros({10}),
+                                       torch::zeros({5}, torch::kDouble)};
   const auto plan = cgd::plan_buckets(params, kMiB, kMiB);
   int64_t covered = 0;
   for (const auto& b : plan) {

@@ -35,9 +35,11 @@ TEST(MpiCommunicator, AllReduceSumAndAverage) {
     comm->all_reduce(t, cgd::ReduceOp::kSum, "test/sum");
     torch::Tensor want = torch::arange(5, torch::kDouble) * n + n * (n - 1) / 2.0;
     EXPECT_TRUE(torch::allclose(t.to(torch::kDouble), want)) << c10::toString(dtype);
-    torch::Tensor a = torch::full({3, 2}, static_cast<double>(r), torch::TensorOptions().dtype(dtype));
+    torch::Tensor a =
+        torch::full({3, 2}, static_cast<double>(r), torch::TensorOptions().dtype(dtype));
     comm->all_reduce(a, cgd::ReduceOp::kAverage, "test/avg");
-    EXPECT_TRUE(torch::allclose(a.to(torch::kDouble), torch::full({3, 2}, (n - 1) / 2.0, torch::kDouble)));
+    EXPECT_TRUE(
+        torch::allclose(a.to(torch::kDouble), torch::full({3, 2}, (n - 1) / 2.0, torch::kDouble)));
   }
   torch::Tensor i = torch::full({4}, r + 1, torch::kLong);
   comm->all_reduce(i, cgd::ReduceOp::kSum);
@@ -103,7 +105,8 @@ TEST(MakeCommunicator, BackendChoiceAndErrors) {
     cgd::make_communicator("gloo", env());
     FAIL() << "expected CommunicatorError";
   } catch (const cgd::CommunicatorError& e) {
-    EXPECT_NE(std::string(e.what()).find("expected \"auto\", \"mpi\" or \"nccl\", found \"gloo\""), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("expected \"auto\", \"mpi\" or \"nccl\", found \"gloo\""),
+              std::string::npos);
   }
 }
 
@@ -115,7 +118,8 @@ TEST(MakeCommunicator, NcclWithoutGpuIsAClearError) {
   } catch (const cgd::CommunicatorError& e) {
     const std::string what = e.what();
     EXPECT_EQ(what.rfind("nccl backend: ", 0), 0u) << what;
-    EXPECT_TRUE(what.find("no CUDA device") != std::string::npos || what.find("no NCCL") != std::string::npos ||
+    EXPECT_TRUE(what.find("no CUDA device") != std::string::npos ||
+                what.find("no NCCL") != std::string::npos ||
                 what.find("without CUDA") != std::string::npos)
         << what;
     std::printf("rank %d: make_communicator(\"nccl\") -> %s\n", env().rank, what.c_str());
@@ -135,7 +139,9 @@ TEST(ConsistencyCheck, NamesTheFirstDifferingTensorAndTheRanks) {
   auto comm = mpi();
   const int n = comm->world_size(), r = comm->rank();
   std::vector<std::pair<std::string, torch::Tensor>> named = {
-      {"G.c1.weight", torch::ones({3, 3})}, {"D.c2.bias", torch::arange(4.0)}, {"D.bn.running_mean", torch::zeros({4})}};
+      {"G.c1.weight", torch::ones({3, 3})},
+      {"D.c2.bias", torch::arange(4.0)},
+      {"D.bn.running_mean", torch::zeros({4})}};
   EXPECT_NO_THROW(cgd::check_consistency(*comm, named, 100));
   if (r == n - 1) named[1].second[2] += 1e-6;  // one ulp-ish drift on the last rank
   if (r == n - 1) named[2].second[0] = 1;
@@ -145,8 +151,9 @@ TEST(ConsistencyCheck, NamesTheFirstDifferingTensorAndTheRanks) {
   } catch (const cgd::ConsistencyError& e) {
     EXPECT_EQ(e.tensor(), "D.c2.bias");
     EXPECT_EQ(e.ranks(), std::vector<int>{n - 1});
-    const std::string want = "consistency check at step 200: tensor 'D.c2.bias' (#1 of 3) differs on ranks " +
-                             std::to_string(n - 1) + " from rank 0";
+    const std::string want =
+        "consistency check at step 200: tensor 'D.c2.bias' (#1 of 3) differs on ranks " +
+        std::to_string(n - 1) + " from rank 0";
     EXPECT_NE(std::string(e.what()).find(want), std::string::npos) << e.what();
   }
   // A rank with a different tensor list is named too.

@@ -26,9 +26,12 @@ int main(int argc, char** argv) {
   torch::Tensor t = torch::ones({1});
   comm->all_reduce(t, cgd::ReduceOp::kSum, "probe");
   if (t.item<float>() != static_cast<float>(e.world_size)) ++bad;
-  std::printf("rank %d of %d, local rank %d of %d, nodes %d, host %s, device %s, backend %s, launcher rank %d local %d%s\n",
-              e.rank, e.world_size, e.local_rank, e.local_world_size, e.node_count, e.hostname.c_str(),
-              cgd::device_for(e).c_str(), comm->backend().c_str(), launcher_rank, launcher_local, bad ? " MISMATCH" : "");
+  std::printf(
+      "rank %d of %d, local rank %d of %d, nodes %d, host %s, device %s, backend %s, launcher rank "
+      "%d local %d%s\n",
+      e.rank, e.world_size, e.local_rank, e.local_world_size, e.node_count, e.hostname.c_str(),
+      cgd::device_for(e).c_str(), comm->backend().c_str(), launcher_rank, launcher_local,
+      bad ? " MISMATCH" : "");
   std::fflush(stdout);
   torch::Tensor total = torch::full({1}, bad, torch::kLong);
   comm->all_reduce(total, cgd::ReduceOp::kSum, "probe/bad");

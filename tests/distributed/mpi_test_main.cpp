@@ -22,7 +22,8 @@ int main(int argc, char** argv) {
   }
   const int local_rc = RUN_ALL_TESTS();
   const auto* unit = ::testing::UnitTest::GetInstance();
-  int failed = unit->failed_test_count() + (local_rc != 0 && unit->failed_test_count() == 0 ? 1 : 0);
+  int failed =
+      unit->failed_test_count() + (local_rc != 0 && unit->failed_test_count() == 0 ? 1 : 0);
   if (failed && rank != 0) std::fprintf(stderr, "rank %d: %d test(s) FAILED\n", rank, failed);
   int total = 0;
   MPI_Allreduce(&failed, &total, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);

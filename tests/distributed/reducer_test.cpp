@@ -21,7 +21,8 @@ constexpr int64_t kPerRank = 2;
 constexpr int kSteps = 5;
 
 int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 
@@ -60,11 +61,12 @@ void check_equivalence(const cgd::ReducerOptions& options, torch::ScalarType dty
   std::string worst_name;
   if (r == 0) {
     for (size_t i = 0; i < a.size(); ++i) {
-      const double rel = (a[i].second - b[i].second).norm().item<double>() / (b[i].second.norm().item<double>() + 1e-30);
+      const double rel = (a[i].second - b[i].second).norm().item<double>() /
+                         (b[i].second.norm().item<double>() + 1e-30);
       if (rel > worst.item<double>()) worst.fill_(rel), worst_name = a[i].first;
     }
-    std::printf("equivalence over %d ranks: worst relative difference %.2e (%s)\n", n, worst.item<double>(),
-                worst_name.c_str());
+    std::printf("equivalence over %d ranks: worst relative difference %.2e (%s)\n", n,
+                worst.item<double>(), worst_name.c_str());
   }
   comm->broadcast(worst, 0, "test/worst");
   EXPECT_LT(worst.item<double>(), 1e-5) << "worst tensor " << worst_name;
@@ -73,7 +75,9 @@ void check_equivalence(const cgd::ReducerOptions& options, torch::ScalarType dty
   EXPECT_EQ(reducer.redo_count(), 0);
 }
 
-TEST(GradientReducer, EquivalentToOneRankWithTheGlobalBatch) { check_equivalence(cgd::ReducerOptions{}); }
+TEST(GradientReducer, EquivalentToOneRankWithTheGlobalBatch) {
+  check_equivalence(cgd::ReducerOptions{});
+}
 
 TEST(GradientReducer, EquivalentWithManySmallBuckets) {
   cgd::ReducerOptions o;
@@ -107,16 +111,20 @@ TEST(GradientReducer, BucketsStartBeforeBackwardReturns) {
   o.log_events = true;
   cgd::GradientReducer reducer(*comm, o);
   declare_gan_phases(reducer, gan);
-  for (const char* phase : {"D_main", "G_main"}) EXPECT_GE(reducer.bucket_numels(phase).size(), 3u) << phase;
+  for (const char* phase : {"D_main", "G_main"})
+    EXPECT_GE(reducer.bucket_numels(phase).size(), 3u) << phase;
   std::map<std::string, int64_t> returned;
   PhaseHooks hooks = reducer_hooks(reducer);
   hooks.backward_returned = [&returned](const std::string& p) { returned[p] = now_ns(); };
   for (int s = 0; s < 3; ++s) {
     reducer.clear_events();
-    gan.step(make_batch(s, comm->world_size() * kPerRank).slice(comm->rank() * kPerRank, kPerRank), hooks);
+    gan.step(make_batch(s, comm->world_size() * kPerRank).slice(comm->rank() * kPerRank, kPerRank),
+             hooks);
     std::map<std::string, int> early;
     for (const auto& e : reducer.events()) {
-      if (e.kind == cgd::ReducerEvent::Kind::kBucketStart && e.from_hook && e.time_ns < returned[e.phase]) ++early[e.phase];
+      if (e.kind == cgd::ReducerEvent::Kind::kBucketStart && e.from_hook &&
+          e.time_ns < returned[e.phase])
+        ++early[e.phase];
     }
     if (s == 0) {
       EXPECT_TRUE(early.empty()) << "the first step learns the hook counts and reduces in finish()";

@@ -20,12 +20,18 @@ constexpr int kSize = 16;
 
 struct TinyGImpl : torch::nn::Module {
   TinyGImpl()
-      : c1(register_module("c1", torch::nn::Conv2d(torch::nn::Conv2dOptions(3 + kDomains, 16, 3).padding(1).bias(false)))),
-        n1(register_module("n1", torch::nn::InstanceNorm2d(torch::nn::InstanceNorm2dOptions(16).affine(true)))),
-        c2(register_module("c2", torch::nn::Conv2d(torch::nn::Conv2dOptions(16, 16, 3).padding(1)))),
-        c3(register_module("c3", torch::nn::Conv2d(torch::nn::Conv2dOptions(16, 3, 3).padding(1)))) {}
+      : c1(register_module(
+            "c1", torch::nn::Conv2d(
+                      torch::nn::Conv2dOptions(3 + kDomains, 16, 3).padding(1).bias(false)))),
+        n1(register_module(
+            "n1", torch::nn::InstanceNorm2d(torch::nn::InstanceNorm2dOptions(16).affine(true)))),
+        c2(register_module("c2",
+                           torch::nn::Conv2d(torch::nn::Conv2dOptions(16, 16, 3).padding(1)))),
+        c3(register_module("c3",
+                           torch::nn::Conv2d(torch::nn::Conv2dOptions(16, 3, 3).padding(1)))) {}
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& c) {
-    auto maps = c.view({c.size(0), kDomains, 1, 1}).expand({c.size(0), kDomains, x.size(2), x.size(3)});
+    auto maps =
+        c.view({c.size(0), kDomains, 1, 1}).expand({c.size(0), kDomains, x.size(2), x.size(3)});
     auto h = torch::relu(n1(c1(torch::cat({x, maps}, 1))));
     h = torch::relu(c2(h)) + h;
     return torch::tanh(c3(h));
@@ -38,9 +44,12 @@ TORCH_MODULE(TinyG);
 
 struct TinyDImpl : torch::nn::Module {
   TinyDImpl()
-      : c1(register_module("c1", torch::nn::Conv2d(torch::nn::Conv2dOptions(3, 16, 4).stride(2).padding(1)))),
-        c2(register_module("c2", torch::nn::Conv2d(torch::nn::Conv2dOptions(16, 32, 4).stride(2).padding(1)))),
-        src(register_module("src", torch::nn::Conv2d(torch::nn::Conv2dOptions(32, 1, 3).padding(1)))),
+      : c1(register_module(
+            "c1", torch::nn::Conv2d(torch::nn::Conv2dOptions(3, 16, 4).stride(2).padding(1)))),
+        c2(register_module(
+            "c2", torch::nn::Conv2d(torch::nn::Conv2dOptions(16, 32, 4).stride(2).padding(1)))),
+        src(register_module("src",
+                            torch::nn::Conv2d(torch::nn::Conv2dOptions(32, 1, 3).padding(1)))),
         cls(register_module("cls", torch::nn::Linear(32 * 4 * 4, kDomains))) {}
   std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& x) {
     auto h = torch::leaky_relu(c1(x), 0.01);
@@ -88,15 +97,21 @@ struct TinyGan {
     g->to(dtype);
     d->to(dtype);
     if (adam) {
-      g_opt = std::make_unique<torch::optim::Adam>(g->parameters(), torch::optim::AdamOptions(1e-3).betas({0.5, 0.999}));
-      d_opt = std::make_unique<torch::optim::Adam>(d->parameters(), torch::optim::AdamOptions(1e-3).betas({0.5, 0.999}));
+      g_opt = std::make_unique<torch::optim::Adam>(
+          g->parameters(), torch::optim::AdamOptions(1e-3).betas({0.5, 0.999}));
+      d_opt = std::make_unique<torch::optim::Adam>(
+          d->parameters(), torch::optim::AdamOptions(1e-3).betas({0.5, 0.999}));
     } else {
-      g_opt = std::make_unique<torch::optim::SGD>(g->parameters(), torch::optim::SGDOptions(1e-2).momentum(0.9));
-      d_opt = std::make_unique<torch::optim::SGD>(d->parameters(), torch::optim::SGDOptions(1e-2).momentum(0.9));
+      g_opt = std::make_unique<torch::optim::SGD>(g->parameters(),
+                                                  torch::optim::SGDOptions(1e-2).momentum(0.9));
+      d_opt = std::make_unique<torch::optim::SGD>(d->parameters(),
+                                                  torch::optim::SGDOptions(1e-2).momentum(0.9));
     }
   }
 
-  torch::Tensor onehot(const torch::Tensor& c) const { return torch::one_hot(c, kDomains).to(dtype); }
+  torch::Tensor onehot(const torch::Tensor& c) const {
+    return torch::one_hot(c, kDomains).to(dtype);
+  }
 
   /// One GAN step on `batch` (this rank's share). Returns nothing; weights change.
   void step(const TinyBatch& in, PhaseHooks& hooks, bool r1 = true) {
@@ -107,7 +122,8 @@ struct TinyGan {
     hooks.begin("D_main");
     {
       auto [src_real, cls_real] = d(batch.x);
-      auto loss_real = -src_real.mean() + torch::nn::functional::cross_entropy(cls_real, batch.c_org);
+      auto loss_real =
+          -src_real.mean() + torch::nn::functional::cross_entropy(cls_real, batch.c_org);
       loss_real.backward();
       torch::Tensor fake;
       {

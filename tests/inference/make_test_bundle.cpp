@@ -23,12 +23,14 @@ int main(int argc, char** argv) {
   spec.g_res_blocks = 1;
   spec.d_conv_dim = 4;
   models::StarGanGenerator g(spec);
-  models::save_bundle(argv[1], models::make_bundle(g, {"photo", "ukiyo_e", "chinese_ink_landscape"}));
+  models::save_bundle(argv[1],
+                      models::make_bundle(g, {"photo", "ukiyo_e", "chinese_ink_landscape"}));
   data::RgbImage img;
   img.width = std::stoi(argv[3]);
   img.height = std::stoi(argv[4]);
   img.pixels.resize(static_cast<size_t>(img.width) * img.height * 3);
-  for (size_t i = 0; i < img.pixels.size(); ++i) img.pixels[i] = static_cast<uint8_t>((i * 37) % 251);
+  for (size_t i = 0; i < img.pixels.size(); ++i)
+    img.pixels[i] = static_cast<uint8_t>((i * 37) % 251);
   data::save_png(argv[2], img);
   return 0;
 }

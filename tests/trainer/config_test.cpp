@@ -37,7 +37,8 @@ TEST(Config, UnknownKeyNamesKeyPositionAndSuggestion) {
 TEST(Config, WrongTypeNamesExpectedAndFound) {
   const std::string e = error_of("[data]\ncorpus = \"c.h5\"\n[train]\nsteps = \"many\"\n");
   EXPECT_NE(e.find("x.toml:4:9"), std::string::npos) << e;
-  EXPECT_NE(e.find("'train.steps': expected an integer, found string \"many\""), std::string::npos) << e;
+  EXPECT_NE(e.find("'train.steps': expected an integer, found string \"many\""), std::string::npos)
+      << e;
 }
 
 TEST(Config, InvalidTomlIsReportedWithPosition) {
@@ -47,9 +48,10 @@ TEST(Config, InvalidTomlIsReportedWithPosition) {
 }
 
 TEST(Config, SetTakesTomlValuesAndBareWordsAsStrings) {
-  const auto c = parse_config(kBase, "x.toml",
-                              {"train.steps=42", "run.dir=/tmp/r", "optim.g_lr=2e-4", "data.hflip=false",
-                               "data.no_flip_cultures=[\"a\", \"b\"]", "run.dir=2024"});
+  const auto c =
+      parse_config(kBase, "x.toml",
+                   {"train.steps=42", "run.dir=/tmp/r", "optim.g_lr=2e-4", "data.hflip=false",
+                    "data.no_flip_cultures=[\"a\", \"b\"]", "run.dir=2024"});
   EXPECT_EQ(c.train.steps, 42);
   EXPECT_EQ(c.run.dir, "2024");
   EXPECT_DOUBLE_EQ(c.optim.g_lr, 2e-4);
@@ -61,23 +63,30 @@ TEST(Config, SetTakesTomlValuesAndBareWordsAsStrings) {
 }
 
 TEST(Config, SetErrorsNameTheFlag) {
-  EXPECT_NE(error_of(kBase, {"train.steps=abc"}).find("--set train.steps=abc: key 'train.steps': expected an integer, found string \"abc\""),
+  EXPECT_NE(error_of(kBase, {"train.steps=abc"})
+                .find("--set train.steps=abc: key 'train.steps': expected an integer, found string "
+                      "\"abc\""),
             std::string::npos);
-  EXPECT_NE(error_of(kBase, {"train.step=3"}).find("--set train.step=3: key 'train.step' is unknown"), std::string::npos);
+  EXPECT_NE(
+      error_of(kBase, {"train.step=3"}).find("--set train.step=3: key 'train.step' is unknown"),
+      std::string::npos);
   EXPECT_NE(error_of(kBase, {"train.steps"}).find("expected key=value"), std::string::npos);
 }
 
 TEST(Config, RangesAndChoicesAreChecked) {
-  EXPECT_NE(error_of(kBase, {"train.batch_size=0"}).find("'train.batch_size': expected a value > 0, found 0"),
+  EXPECT_NE(error_of(kBase, {"train.batch_size=0"})
+                .find("'train.batch_size': expected a value > 0, found 0"),
             std::string::npos);
-  EXPECT_NE(error_of(kBase, {"loss.adversarial=wgan"}).find("expected one of lsgan | bce | hinge | wgan-gp, found \"wgan\""),
+  EXPECT_NE(error_of(kBase, {"loss.adversarial=wgan"})
+                .find("expected one of lsgan | bce | hinge | wgan-gp, found \"wgan\""),
             std::string::npos);
   EXPECT_NE(error_of("[train]\nsteps = 1\n").find("'data.corpus': required"), std::string::npos);
   EXPECT_NE(error_of(kBase, {"data.image_size=66"}).find("multiple of 4"), std::string::npos);
 }
 
 TEST(Config, ResolvedTomlRoundTripsWithTheSameHash) {
-  const auto c = parse_config(kBase, "x.toml", {"train.seed=7", "data.no_flip_cultures=[\"ukiyo_e\"]"});
+  const auto c =
+      parse_config(kBase, "x.toml", {"train.seed=7", "data.no_flip_cultures=[\"ukiyo_e\"]"});
   const auto again = parse_config(c.to_toml(), "resolved.toml");
   EXPECT_EQ(again.hash(), c.hash());
   EXPECT_EQ(again.train.seed, 7);

@@ -46,7 +46,8 @@ TEST(StarGan, DiscriminatorHeads) {
   auto spec = small_spec(64, 6);
   spec.d_layers = 4;
   models::StarGanDiscriminator d4(spec);
-  EXPECT_EQ(d4->forward(torch::zeros({1, 3, 64, 64})).first.sizes(), (std::vector<int64_t>{1, 1, 4, 4}));
+  EXPECT_EQ(d4->forward(torch::zeros({1, 3, 64, 64})).first.sizes(),
+            (std::vector<int64_t>{1, 1, 4, 4}));
   spec.d_layers = 7;  // 64 / 128 is not an integer
   EXPECT_THROW(models::StarGanDiscriminator{spec}, std::invalid_argument);
 }
@@ -71,7 +72,7 @@ TEST(Ema, FollowsTheFormula) {
 }
 
 TEST(Ema, DecayWarmsUp) {
-  EXPECT_DOUBLE_EQ(trainer::ema_beta_at(0.999, 0), 0.1);        // (1 + 0) / (10 + 0)
+  EXPECT_DOUBLE_EQ(trainer::ema_beta_at(0.999, 0), 0.1);  // (1 + 0) / (10 + 0)
   EXPECT_DOUBLE_EQ(trainer::ema_beta_at(0.999, 90), 91.0 / 100.0);
   EXPECT_DOUBLE_EQ(trainer::ema_beta_at(0.999, 100000), 0.999);  // capped at beta
   EXPECT_DOUBLE_EQ(trainer::ema_beta_at(0.0, 5), 0.0);

@@ -46,8 +46,8 @@ TEST(RanksAgree, BitIdenticalWeightsAfterThreeSteps) {
 
   torch::manual_seed(1000 + env.rank);  // each rank's own data
   for (int64_t step = 0; step < 3; ++step) {
-    trainer::StepInput in{torch::rand({2, 3, 16, 16}) * 2 - 1, torch::randint(0, 3, {2}, torch::kLong), step,
-                          env.rank * 2, 3};
+    trainer::StepInput in{torch::rand({2, 3, 16, 16}) * 2 - 1,
+                          torch::randint(0, 3, {2}, torch::kLong), step, env.rank * 2, 3};
     trainer::run_step(algo, reducer, *comm, in, "stop");
   }
   // Compare every tensor with rank 0's, bit for bit.
@@ -59,7 +59,8 @@ TEST(RanksAgree, BitIdenticalWeightsAfterThreeSteps) {
       comm->broadcast(root, 0);
       if (!torch::equal(mine, root)) {
         ++mismatches;
-        ADD_FAILURE() << "rank " << env.rank << ": " << name << "." << p.key() << " differs from rank 0";
+        ADD_FAILURE() << "rank " << env.rank << ": " << name << "." << p.key()
+                      << " differs from rank 0";
       }
     }
   }

@@ -92,11 +92,12 @@ TEST(ZooAugment, PrimitivesByHand) {
   auto con = augment_contrast(px, torch::tensor({0.5f}));  // mean 0.4: 0.3, 0.4, 0.5
   EXPECT_NEAR(v(con[0][0][0][0]), 0.3, 1e-6);
   auto img = torch::arange(1, 10, torch::kFloat).view({1, 1, 3, 3});  // 1 2 3 / 4 5 6 / 7 8 9
-  auto t = augment_translation(img, {1}, {-1});  // right by 1, up by 1
+  auto t = augment_translation(img, {1}, {-1});                       // right by 1, up by 1
   auto want = torch::tensor({0.0f, 4.0f, 5.0f, 0.0f, 7.0f, 8.0f, 0.0f, 0.0f, 0.0f});
   EXPECT_TRUE(torch::equal(t.flatten(), want)) << t;
   auto c = augment_cutout(img, {1}, {0}, 2);  // zero rows 0-1, cols 1-2
-  EXPECT_TRUE(torch::equal(c.flatten(), torch::tensor({1.0f, 0.0f, 0.0f, 4.0f, 0.0f, 0.0f, 7.0f, 8.0f, 9.0f})));
+  EXPECT_TRUE(torch::equal(c.flatten(),
+                           torch::tensor({1.0f, 0.0f, 0.0f, 4.0f, 0.0f, 0.0f, 7.0f, 8.0f, 9.0f})));
 }
 
 TEST(ZooAugment, SameForAnySplitOfTheGlobalBatchAndDifferentiable) {
@@ -143,15 +144,18 @@ TEST(ZooModels, Shapes) {
     if (p.value().dim() == 4) widths.push_back(p.value().size(1));
   EXPECT_EQ(widths, (std::vector<int64_t>{512, 256, 128, 64, 3}));
   models::ResnetGenerator rg(8, 1);
-  EXPECT_EQ(rg->forward(torch::randn({1, 3, 32, 32})).sizes(), (std::vector<int64_t>{1, 3, 32, 32}));
+  EXPECT_EQ(rg->forward(torch::randn({1, 3, 32, 32})).sizes(),
+            (std::vector<int64_t>{1, 3, 32, 32}));
   models::PatchDiscriminator pd(4, false);  // 70×70 receptive field: 30×30 patches at 256 px
-  EXPECT_EQ(pd->forward(torch::randn({1, 3, 256, 256})).sizes(), (std::vector<int64_t>{1, 1, 30, 30}));
+  EXPECT_EQ(pd->forward(torch::randn({1, 3, 256, 256})).sizes(),
+            (std::vector<int64_t>{1, 1, 30, 30}));
 }
 
 TEST(ZooTraining, ImagePoolAndLrDecay) {
   ImagePool pool(2);
   StepInput in{torch::zeros({3, 1, 1, 1}), torch::zeros({3}, torch::kLong), 0, 0, 5};
-  auto first = pool.query(torch::tensor({1.0f, 2.0f, 3.0f}).view({3, 1, 1, 1}), {true, true, false}, in, 1);
+  auto first =
+      pool.query(torch::tensor({1.0f, 2.0f, 3.0f}).view({3, 1, 1, 1}), {true, true, false}, in, 1);
   EXPECT_TRUE(torch::equal(first.flatten(), torch::tensor({1.0f, 2.0f, 3.0f})));
   EXPECT_EQ(pool.size(), 2);
   for (int step = 1; step < 20; ++step) {
@@ -218,7 +222,8 @@ TEST(ZooMetrics, PerfectTranslatorOnTwoCulturesScoresTargetAccuracyOne) {
   eval::EvalSet set;
   set.cultures = {"photo", "ukiyo_e"};
   set.train_images = torch::cat({culture_images(0, 24, s), culture_images(1, 24, s)});
-  set.train_labels = torch::cat({torch::zeros({24}, torch::kLong), torch::ones({24}, torch::kLong)});
+  set.train_labels =
+      torch::cat({torch::zeros({24}, torch::kLong), torch::ones({24}, torch::kLong)});
   set.val_images = torch::cat({culture_images(0, 8, s), culture_images(1, 8, s)});
   set.val_labels = torch::cat({torch::zeros({8}, torch::kLong), torch::ones({8}, torch::kLong)});
   eval::ClassifierOptions co;
@@ -230,7 +235,8 @@ TEST(ZooMetrics, PerfectTranslatorOnTwoCulturesScoresTargetAccuracyOne) {
   // A perfect translator: an image of the requested culture.
   eval::TranslateFn perfect = [&](const torch::Tensor& x, const torch::Tensor& c) {
     auto out = torch::empty_like(x);
-    for (int64_t i = 0; i < x.size(0); ++i) out[i] = culture_images(c[i].argmax().item<int64_t>(), 1, s)[0];
+    for (int64_t i = 0; i < x.size(0); ++i)
+      out[i] = culture_images(c[i].argmax().item<int64_t>(), 1, s)[0];
     return out;
   };
   eval::EvalOptions eo;
@@ -240,12 +246,14 @@ TEST(ZooMetrics, PerfectTranslatorOnTwoCulturesScoresTargetAccuracyOne) {
   EXPECT_EQ(r.confusion[1][1], 8);
   EXPECT_EQ(r.source_images, 8);
   // The identity "translator" keeps photos photos: target accuracy 0.
-  auto r0 = eval::evaluate(clf, set, [](const torch::Tensor& x, const torch::Tensor&) { return x; }, eo);
+  auto r0 = eval::evaluate(
+      clf, set, [](const torch::Tensor& x, const torch::Tensor&) { return x; }, eo);
   EXPECT_DOUBLE_EQ(r0.target_accuracy.at("ukiyo_e"), 0.0);
   EXPECT_GT(r0.cycle_psnr.at("ukiyo_e"), 99.0);
   EXPECT_NEAR(r0.cycle_ssim.at("ukiyo_e"), 1.0, 1e-9);
   const auto json = r.to_json(set.cultures, 0);
-  for (const char* key : {"classifier_val_accuracy", "target_accuracy", "confusion_target_to_predicted", "fid", "kid",
-                          "cycle_psnr_db", "cycle_ssim", "diversity"})
+  for (const char* key :
+       {"classifier_val_accuracy", "target_accuracy", "confusion_target_to_predicted", "fid", "kid",
+        "cycle_psnr_db", "cycle_ssim", "diversity"})
     EXPECT_NE(json.find(key), std::string::npos) << key;
 }

@@ -15,7 +15,8 @@ CultureClassifierImpl::CultureClassifierImpl(int64_t num_cultures, int64_t width
   nn::Sequential trunk(nn::Conv2d(nn::Conv2dOptions(3, width, 3).padding(1)), nn::ReLU());
   int64_t in = width;
   for (int64_t mult : {1, 2, 4, 4}) {
-    trunk->push_back(nn::Conv2d(nn::Conv2dOptions(in, width * mult, 3).stride(2).padding(1).bias(false)));
+    trunk->push_back(
+        nn::Conv2d(nn::Conv2dOptions(in, width * mult, 3).stride(2).padding(1).bias(false)));
     trunk->push_back(nn::BatchNorm2d(width * mult));
     trunk->push_back(nn::ReLU());
     in = width * mult;
@@ -24,11 +25,16 @@ CultureClassifierImpl::CultureClassifierImpl(int64_t num_cultures, int64_t width
   head_ = register_module("head", nn::Linear(in, num_cultures));
 }
 
-torch::Tensor CultureClassifierImpl::features(const torch::Tensor& x) { return trunk_->forward(x).mean({2, 3}); }
-torch::Tensor CultureClassifierImpl::forward(const torch::Tensor& x) { return head_->forward(features(x)); }
+torch::Tensor CultureClassifierImpl::features(const torch::Tensor& x) {
+  return trunk_->forward(x).mean({2, 3});
+}
+torch::Tensor CultureClassifierImpl::forward(const torch::Tensor& x) {
+  return head_->forward(features(x));
+}
 
-CultureClassifier train_classifier(const torch::Tensor& images, const torch::Tensor& labels, int64_t num_cultures,
-                                   const ClassifierOptions& o, const std::function<void(int64_t, double)>& log) {
+CultureClassifier train_classifier(const torch::Tensor& images, const torch::Tensor& labels,
+                                   int64_t num_cultures, const ClassifierOptions& o,
+                                   const std::function<void(int64_t, double)>& log) {
   torch::manual_seed(o.seed);
   CultureClassifier clf(num_cultures, o.width);
   clf->train();
@@ -72,8 +78,9 @@ CultureClassifier load_classifier(const std::string& path, int64_t num_cultures,
   try {
     torch::load(clf, path);
   } catch (const c10::Error& e) {
-    throw std::runtime_error(fmt::format("{}: cannot load a culture classifier for {} cultures, width {}: {}", path,
-                                         num_cultures, width, e.what_without_backtrace()));
+    throw std::runtime_error(
+        fmt::format("{}: cannot load a culture classifier for {} cultures, width {}: {}", path,
+                    num_cultures, width, e.what_without_backtrace()));
   }
   clf->eval();
   return clf;
@@ -83,7 +90,8 @@ namespace {
 template <typename Fn>
 torch::Tensor batched(const torch::Tensor& x, int64_t batch, Fn fn) {
   std::vector<torch::Tensor> out;
-  for (int64_t s = 0; s < x.size(0); s += batch) out.push_back(fn(x.narrow(0, s, std::min(batch, x.size(0) - s))));
+  for (int64_t s = 0; s < x.size(0); s += batch)
+    out.push_back(fn(x.narrow(0, s, std::min(batch, x.size(0) - s))));
   return torch::cat(out);
 }
 }  // namespace
@@ -97,7 +105,8 @@ torch::Tensor predict(CultureClassifier& clf, const torch::Tensor& images, int64
 torch::Tensor features(CultureClassifier& clf, const torch::Tensor& images, int64_t batch) {
   torch::NoGradGuard no_grad;
   clf->eval();
-  return batched(images, batch, [&](const torch::Tensor& x) { return clf->features(x).to(torch::kDouble); });
+  return batched(images, batch,
+                 [&](const torch::Tensor& x) { return clf->features(x).to(torch::kDouble); });
 }
 
 namespace {
@@ -111,8 +120,10 @@ torch::Tensor covariance(const torch::Tensor& x, torch::Tensor* mean) {
 double frechet_distance(const torch::Tensor& a_in, const torch::Tensor& b_in) {
   auto a = a_in.to(torch::kDouble), b = b_in.to(torch::kDouble);
   if (a.size(0) < 2 || b.size(0) < 2 || a.size(1) != b.size(1))
-    throw std::invalid_argument(fmt::format("frechet_distance: expected two [N>=2, D] sets with the same D, found [{}, {}] and [{}, {}]",
-                                            a.size(0), a.size(1), b.size(0), b.size(1)));
+    throw std::invalid_argument(
+        fmt::format("frechet_distance: expected two [N>=2, D] sets with the same D, found [{}, {}] "
+                    "and [{}, {}]",
+                    a.size(0), a.size(1), b.size(0), b.size(1)));
   torch::Tensor mu_a, mu_b;
   auto sa = covariance(a, &mu_a), sb = covariance(b, &mu_b);
   auto [evals, evecs] = torch::linalg_eigh(sa, "L");
@@ -127,9 +138,13 @@ double frechet_distance(const torch::Tensor& a_in, const torch::Tensor& b_in) {
 
 double kernel_distance(const torch::Tensor& a_in, const torch::Tensor& b_in) {
   auto a = a_in.to(torch::kDouble), b = b_in.to(torch::kDouble);
-  const double m = static_cast<double>(a.size(0)), n = static_cast<double>(b.size(0)), d = static_cast<double>(a.size(1));
-  if (m < 2 || n < 2) throw std::invalid_argument("kernel_distance: expected at least 2 samples in each set");
-  auto k = [&](const torch::Tensor& x, const torch::Tensor& y) { return (x.mm(y.t()) / d + 1).pow(3); };
+  const double m = static_cast<double>(a.size(0)), n = static_cast<double>(b.size(0)),
+               d = static_cast<double>(a.size(1));
+  if (m < 2 || n < 2)
+    throw std::invalid_argument("kernel_distance: expected at least 2 samples in each set");
+  auto k = [&](const torch::Tensor& x, const torch::Tensor& y) {
+    return (x.mm(y.t()) / d + 1).pow(3);
+  };
   auto kxx = k(a, a), kyy = k(b, b), kxy = k(a, b);
   const double xx = (kxx.sum() - kxx.diagonal().sum()).item<double>() / (m * (m - 1));
   const double yy = (kyy.sum() - kyy.diagonal().sum()).item<double>() / (n * (n - 1));
@@ -151,11 +166,15 @@ double ssim(const torch::Tensor& a_in, const torch::Tensor& b_in) {
   auto g = torch::exp(-coords.pow(2) / (2 * 1.5 * 1.5));
   g = g / g.sum();
   auto w = g.unsqueeze(1).mm(g.unsqueeze(0)).expand({c, 1, win, win}).contiguous();
-  auto filt = [&](const torch::Tensor& x) { return F::conv2d(x, w, F::Conv2dFuncOptions().groups(c)); };
+  auto filt = [&](const torch::Tensor& x) {
+    return F::conv2d(x, w, F::Conv2dFuncOptions().groups(c));
+  };
   const double c1 = 0.01 * 0.01, c2 = 0.03 * 0.03;
   auto mu_a = filt(a), mu_b = filt(b);
-  auto saa = filt(a * a) - mu_a * mu_a, sbb = filt(b * b) - mu_b * mu_b, sab = filt(a * b) - mu_a * mu_b;
-  auto map = ((2 * mu_a * mu_b + c1) * (2 * sab + c2)) / ((mu_a * mu_a + mu_b * mu_b + c1) * (saa + sbb + c2));
+  auto saa = filt(a * a) - mu_a * mu_a, sbb = filt(b * b) - mu_b * mu_b,
+       sab = filt(a * b) - mu_a * mu_b;
+  auto map = ((2 * mu_a * mu_b + c1) * (2 * sab + c2)) /
+             ((mu_a * mu_a + mu_b * mu_b + c1) * (saa + sbb + c2));
   return map.mean().item<double>();
 }
 
@@ -181,14 +200,16 @@ EvalReport evaluate(CultureClassifier& clf, const EvalSet& set, const TranslateF
       r.ceiling_per_culture[set.cultures[c]] =
           (val_pred.masked_select(m) == c).to(torch::kDouble).mean().item<double>();
   }
-  r.confusion.assign(static_cast<size_t>(num_c), std::vector<int64_t>(static_cast<size_t>(num_c), 0));
+  r.confusion.assign(static_cast<size_t>(num_c),
+                     std::vector<int64_t>(static_cast<size_t>(num_c), 0));
   if (!translate) return r;
   auto src_idx = (val_labels == o.source).nonzero().view({-1});
   auto xs = set.val_images.index_select(0, src_idx);
   r.source_images = xs.size(0);
   if (r.source_images == 0) return r;
   auto src_pred = predict(clf, xs);
-  for (int64_t i = 0; i < src_pred.size(0); ++i) ++r.confusion[o.source][src_pred[i].item<int64_t>()];
+  for (int64_t i = 0; i < src_pred.size(0); ++i)
+    ++r.confusion[o.source][src_pred[i].item<int64_t>()];
   auto train_labels = set.train_labels.to(torch::kLong);
   auto run = [&](const torch::Tensor& x, const torch::Tensor& c_vec) {
     torch::NoGradGuard no_grad;
@@ -222,7 +243,8 @@ EvalReport evaluate(CultureClassifier& clf, const EvalSet& set, const TranslateF
     r.cycle_psnr[name] = psnr(back, xs);
     r.cycle_ssim[name] = ssim(back, xs);
     std::vector<torch::Tensor> variants;
-    for (double s : o.strengths) variants.push_back(features(clf, run(xs, s * onehot(t) + (1 - s) * onehot(o.source))));
+    for (double s : o.strengths)
+      variants.push_back(features(clf, run(xs, s * onehot(t) + (1 - s) * onehot(o.source))));
     r.diversity[name] = mean_pairwise_distance(variants);
   }
   r.target_accuracy_mean = acc_sum / static_cast<double>(std::max<int64_t>(1, num_c - 1));
@@ -236,7 +258,8 @@ std::string num(double v) {
 }
 std::string object(const std::map<std::string, double>& m) {
   std::string s = "{";
-  for (const auto& [k, v] : m) s += fmt::format("{}\"{}\": {}", s.size() > 1 ? ", " : "", k, num(v));
+  for (const auto& [k, v] : m)
+    s += fmt::format("{}\"{}\": {}", s.size() > 1 ? ", " : "", k, num(v));
   return s + "}";
 }
 }  // namespace
@@ -245,22 +268,27 @@ std::string EvalReport::to_json(const std::vector<std::string>& cultures, int64_
   std::string conf = "{";
   for (size_t t = 0; t < confusion.size(); ++t) {
     conf += fmt::format("{}\"{}\": [", t ? ", " : "", cultures[t]);
-    for (size_t p = 0; p < confusion[t].size(); ++p) conf += fmt::format("{}{}", p ? ", " : "", confusion[t][p]);
+    for (size_t p = 0; p < confusion[t].size(); ++p)
+      conf += fmt::format("{}{}", p ? ", " : "", confusion[t][p]);
     conf += "]";
   }
   conf += "}";
   std::string names = "[";
-  for (size_t i = 0; i < cultures.size(); ++i) names += fmt::format("{}\"{}\"", i ? ", " : "", cultures[i]);
+  for (size_t i = 0; i < cultures.size(); ++i)
+    names += fmt::format("{}\"{}\"", i ? ", " : "", cultures[i]);
   names += "]";
   return fmt::format(
       "{{\n  \"cultures\": {},\n  \"chance\": {},\n  \"classifier_val_accuracy\": {},\n"
-      "  \"classifier_val_accuracy_per_culture\": {},\n  \"source_culture\": \"{}\",\n  \"source_val_images\": {},\n"
+      "  \"classifier_val_accuracy_per_culture\": {},\n  \"source_culture\": \"{}\",\n  "
+      "\"source_val_images\": {},\n"
       "  \"target_accuracy\": {},\n  \"target_accuracy_mean\": {},\n"
-      "  \"confusion_target_to_predicted\": {},\n  \"fid\": {},\n  \"kid\": {},\n  \"cycle_psnr_db\": {},\n"
+      "  \"confusion_target_to_predicted\": {},\n  \"fid\": {},\n  \"kid\": {},\n  "
+      "\"cycle_psnr_db\": {},\n"
       "  \"cycle_ssim\": {},\n  \"diversity\": {}\n}}\n",
-      names, num(1.0 / static_cast<double>(cultures.size())), num(ceiling), object(ceiling_per_culture),
-      cultures[static_cast<size_t>(source)], source_images, object(target_accuracy), num(target_accuracy_mean), conf,
-      object(fid), object(kid), object(cycle_psnr), object(cycle_ssim), object(diversity));
+      names, num(1.0 / static_cast<double>(cultures.size())), num(ceiling),
+      object(ceiling_per_culture), cultures[static_cast<size_t>(source)], source_images,
+      object(target_accuracy), num(target_accuracy_mean), conf, object(fid), object(kid),
+      object(cycle_psnr), object(cycle_ssim), object(diversity));
 }
 
 }  // namespace culturegan::eval

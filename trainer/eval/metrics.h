@@ -42,8 +42,8 @@ struct ClassifierOptions {
 
 /// Trains on images [N,3,S,S] in [-1,1] with labels [N] int64 (random horizontal flips).
 /// `log(epoch, mean_loss)` is called after each epoch when set.
-CultureClassifier train_classifier(const torch::Tensor& images, const torch::Tensor& labels, int64_t num_cultures,
-                                   const ClassifierOptions& options,
+CultureClassifier train_classifier(const torch::Tensor& images, const torch::Tensor& labels,
+                                   int64_t num_cultures, const ClassifierOptions& options,
                                    const std::function<void(int64_t, double)>& log = nullptr);
 void save_classifier(CultureClassifier& clf, const std::string& path);
 /// Throws std::runtime_error naming the path on a missing or mismatched file.
@@ -76,17 +76,17 @@ struct EvalSet {
 };
 
 struct EvalOptions {
-  int64_t source = 0;                              ///< source culture index (photo)
+  int64_t source = 0;                                   ///< source culture index (photo)
   std::vector<double> strengths{0.25, 0.5, 0.75, 1.0};  ///< for diversity
   int64_t batch = 32;
 };
 
 struct EvalReport {
-  double ceiling = 0;                              ///< classifier accuracy on all real val images
+  double ceiling = 0;  ///< classifier accuracy on all real val images
   std::map<std::string, double> ceiling_per_culture;
-  std::map<std::string, double> target_accuracy;   ///< per target culture (≠ source)
+  std::map<std::string, double> target_accuracy;  ///< per target culture (≠ source)
   double target_accuracy_mean = 0;
-  std::vector<std::vector<int64_t>> confusion;     ///< [target requested][predicted] counts
+  std::vector<std::vector<int64_t>> confusion;  ///< [target requested][predicted] counts
   std::map<std::string, double> fid, kid, cycle_psnr, cycle_ssim, diversity;
   int64_t source_images = 0;
   std::string to_json(const std::vector<std::string>& cultures, int64_t source) const;

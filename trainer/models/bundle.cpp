@@ -75,13 +75,15 @@ c10::impl::GenericDict to_dict(const GeneratorBundle& b) {
 c10::IValue field(const c10::impl::GenericDict& d, const std::string& path, const std::string& key,
                   const std::string& prefix = "") {
   auto it = d.find(key);
-  if (it == d.end()) fail(path, prefix + key, "missing (not a culturegan generator bundle, or damaged)");
+  if (it == d.end())
+    fail(path, prefix + key, "missing (not a culturegan generator bundle, or damaged)");
   return it->value();
 }
 
 }  // namespace
 
-GeneratorBundle make_bundle(const StarGanGenerator& generator, const std::vector<std::string>& cultures) {
+GeneratorBundle make_bundle(const StarGanGenerator& generator,
+                            const std::vector<std::string>& cultures) {
   GeneratorBundle b;
   b.spec = generator->spec();
   b.cultures = cultures;
@@ -113,7 +115,8 @@ void save_bundle(const std::string& path, const GeneratorBundle& bundle) {
     throw BundleError(fmt::format("{}: fsync/close failed: {}", tmp, std::strerror(errno)));
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0)
-    throw BundleError(fmt::format("{}: cannot rename from {}: {}", path, tmp, std::strerror(errno)));
+    throw BundleError(
+        fmt::format("{}: cannot rename from {}: {}", path, tmp, std::strerror(errno)));
 }
 
 GeneratorBundle load_bundle(const std::string& path) {
@@ -126,8 +129,11 @@ GeneratorBundle load_bundle(const std::string& path) {
   } catch (const c10::Error& e) {
     std::string why = e.what_without_backtrace();
     why = why.substr(0, why.find('\n'));
-    fail(path, "file", fmt::format("expected a culturegan generator bundle (torch pickle), cannot parse it ({} bytes): {}",
-                                   bytes.size(), why));
+    fail(
+        path, "file",
+        fmt::format(
+            "expected a culturegan generator bundle (torch pickle), cannot parse it ({} bytes): {}",
+            bytes.size(), why));
   }
   if (!root.isGenericDict()) fail(path, "file", "expected a dict at the top level");
   const auto d = root.toGenericDict();
@@ -136,7 +142,9 @@ GeneratorBundle load_bundle(const std::string& path) {
     fail(path, "format", fmt::format("expected \"{}\"", kFormat));
   const auto ver = field(d, path, "version");
   if (!ver.isInt() || ver.toInt() != kBundleVersion)
-    fail(path, "version", fmt::format("expected {}, found {}", kBundleVersion, ver.isInt() ? std::to_string(ver.toInt()) : "non-integer"));
+    fail(path, "version",
+         fmt::format("expected {}, found {}", kBundleVersion,
+                     ver.isInt() ? std::to_string(ver.toInt()) : "non-integer"));
   GeneratorBundle b;
   try {
     b.model = field(d, path, "model").toStringRef();
@@ -148,21 +156,26 @@ GeneratorBundle load_bundle(const std::string& path) {
     b.spec.g_res_blocks = get("g_res_blocks");
     b.spec.d_conv_dim = get("d_conv_dim");
     b.spec.d_layers = get("d_layers");
-    for (const auto& c : field(d, path, "cultures").toListRef()) b.cultures.push_back(c.toStringRef());
+    for (const auto& c : field(d, path, "cultures").toListRef())
+      b.cultures.push_back(c.toStringRef());
     b.normalisation = field(d, path, "normalisation").toStringRef();
     for (const auto& kv : field(d, path, "weights").toGenericDict())
       b.weights.emplace_back(kv.key().toStringRef(), kv.value().toTensor());
   } catch (const c10::Error& e) {
-    fail(path, "content", fmt::format("a field has the wrong type: {}", e.what_without_backtrace()));
+    fail(path, "content",
+         fmt::format("a field has the wrong type: {}", e.what_without_backtrace()));
   }
-  if (b.model != "stargan") fail(path, "model", fmt::format("expected \"stargan\", found \"{}\"", b.model));
+  if (b.model != "stargan")
+    fail(path, "model", fmt::format("expected \"stargan\", found \"{}\"", b.model));
   if (static_cast<int64_t>(b.cultures.size()) != b.spec.num_cultures)
-    fail(path, "cultures", fmt::format("expected {} names (spec.num_cultures), found {}",
-                                       b.spec.num_cultures, b.cultures.size()));
+    fail(path, "cultures",
+         fmt::format("expected {} names (spec.num_cultures), found {}", b.spec.num_cultures,
+                     b.cultures.size()));
   const std::string want = field(d, path, "checksum").toStringRef();
   const std::string got = checksum(b);
   if (want != got)
-    fail(path, "checksum", fmt::format("expected {} (stored), computed {}: the file is damaged", want, got));
+    fail(path, "checksum",
+         fmt::format("expected {} (stored), computed {}: the file is damaged", want, got));
   return b;
 }
 
@@ -174,8 +187,9 @@ StarGanGenerator make_generator(const GeneratorBundle& bundle, const std::string
     auto it = by_name.find(name);
     if (it == by_name.end()) fail(origin, "weights", fmt::format("missing tensor '{}'", name));
     if (!it->second.sizes().equals(dst.sizes()))
-      fail(origin, "weights", fmt::format("tensor '{}': expected shape {}, found {}", name,
-                                          fmt::join(dst.sizes(), "x"), fmt::join(it->second.sizes(), "x")));
+      fail(origin, "weights",
+           fmt::format("tensor '{}': expected shape {}, found {}", name,
+                       fmt::join(dst.sizes(), "x"), fmt::join(it->second.sizes(), "x")));
     dst.copy_(it->second);
   };
   for (auto& p : g->named_parameters()) load(p.key(), p.value());

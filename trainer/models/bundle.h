@@ -4,12 +4,11 @@
 //   format        "culturegan-generator-bundle"
 //   version       1
 //   model         "stargan"
-//   spec          {"num_cultures", "image_size", "g_conv_dim", "g_res_blocks", "d_conv_dim", "d_layers"}: int
-//   cultures      [str]  (culture vector index → name)
-//   image_size    int    (training resolution S)
-//   normalisation "[-1,1]" (input and output: x = pixel / 127.5 - 1)
-//   weights       {parameter or buffer name: float32 tensor} of G_ema
-//   checksum      CRC-32 (zlib) of the canonical serialisation of everything above, hex
+//   spec          {"num_cultures", "image_size", "g_conv_dim", "g_res_blocks", "d_conv_dim",
+//   "d_layers"}: int cultures      [str]  (culture vector index → name) image_size    int (training
+//   resolution S) normalisation "[-1,1]" (input and output: x = pixel / 127.5 - 1) weights
+//   {parameter or buffer name: float32 tensor} of G_ema checksum      CRC-32 (zlib) of the
+//   canonical serialisation of everything above, hex
 // Documented in docs/bundle-format.md.
 #pragma once
 #include <map>
@@ -39,7 +38,8 @@ struct GeneratorBundle {
 constexpr int64_t kBundleVersion = 1;
 
 /// Collects G's parameters and buffers (as float32 CPU copies) into a bundle.
-GeneratorBundle make_bundle(const StarGanGenerator& generator, const std::vector<std::string>& cultures);
+GeneratorBundle make_bundle(const StarGanGenerator& generator,
+                            const std::vector<std::string>& cultures);
 
 /// Writes atomically (temp file + fsync + rename). Throws BundleError naming the path.
 void save_bundle(const std::string& path, const GeneratorBundle& bundle);

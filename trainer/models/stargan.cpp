@@ -21,16 +21,16 @@ int64_t StarGanSpec::resolved_d_layers() const {
     for (int64_t s = image_size; s > 2; s /= 2) ++layers;
   }
   if (layers < 1 || image_size % (int64_t{1} << layers) != 0)
-    throw std::invalid_argument("StarGanSpec: image_size " + std::to_string(image_size) +
-                                " is not divisible by 2^d_layers (d_layers = " +
-                                std::to_string(layers) + ")");
+    throw std::invalid_argument(
+        "StarGanSpec: image_size " + std::to_string(image_size) +
+        " is not divisible by 2^d_layers (d_layers = " + std::to_string(layers) + ")");
   return layers;
 }
 
 ResidualBlockImpl::ResidualBlockImpl(int64_t channels) {
-  body_ = register_module("body", nn::Sequential(conv(channels, channels, 3, 1, 1), instance_norm(channels),
-                                                 nn::ReLU(), conv(channels, channels, 3, 1, 1),
-                                                 instance_norm(channels)));
+  body_ = register_module(
+      "body", nn::Sequential(conv(channels, channels, 3, 1, 1), instance_norm(channels), nn::ReLU(),
+                             conv(channels, channels, 3, 1, 1), instance_norm(channels)));
 }
 
 torch::Tensor ResidualBlockImpl::forward(const torch::Tensor& x) { return x + body_->forward(x); }
@@ -68,7 +68,8 @@ torch::Tensor StarGanGeneratorImpl::forward(const torch::Tensor& x, const torch:
   TORCH_CHECK(c.dim() == 2 && c.size(0) == x.size(0) && c.size(1) == spec_.num_cultures,
               "StarGanGenerator: c must be [N,", spec_.num_cultures, "] for x ", x.sizes(),
               ", got ", c.sizes());
-  auto planes = c.to(x.dtype()).view({c.size(0), c.size(1), 1, 1}).expand({-1, -1, x.size(2), x.size(3)});
+  auto planes =
+      c.to(x.dtype()).view({c.size(0), c.size(1), 1, 1}).expand({-1, -1, x.size(2), x.size(3)});
   return net_->forward(torch::cat({x, planes}, 1));
 }
 

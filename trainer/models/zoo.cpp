@@ -12,8 +12,8 @@ int64_t log2_exact(int64_t v, const char* what) {
   int64_t l = 0;
   while ((int64_t{1} << l) < v) ++l;
   if ((int64_t{1} << l) != v || v < 8)
-    throw std::invalid_argument(std::string(what) + ": image_size must be a power of two >= 8, found " +
-                                std::to_string(v));
+    throw std::invalid_argument(
+        std::string(what) + ": image_size must be a power of two >= 8, found " + std::to_string(v));
   return l;
 }
 nn::BatchNorm2d batch_norm(int64_t c) {
@@ -28,8 +28,8 @@ nn::Conv2d conv(int64_t in, int64_t out, int64_t k, int64_t s, int64_t p) {
 nn::LeakyReLU lrelu() { return nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2)); }
 }  // namespace
 
-SNConv2dImpl::SNConv2dImpl(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t padding, bool bias_on,
-                           bool spectral_norm)
+SNConv2dImpl::SNConv2dImpl(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t padding,
+                           bool bias_on, bool spectral_norm)
     : stride_(stride), padding_(padding), sn_(spectral_norm) {
   weight = register_parameter("weight", torch::empty({out, in, kernel, kernel}));
   nn::init::kaiming_uniform_(weight, std::sqrt(5.0));
@@ -57,31 +57,37 @@ torch::Tensor SNConv2dImpl::effective_weight() {
 }
 
 torch::Tensor SNConv2dImpl::forward(const torch::Tensor& x) {
-  return F::conv2d(x, effective_weight(), F::Conv2dFuncOptions().bias(bias).stride(stride_).padding(padding_));
+  return F::conv2d(x, effective_weight(),
+                   F::Conv2dFuncOptions().bias(bias).stride(stride_).padding(padding_));
 }
 
 DcganGeneratorImpl::DcganGeneratorImpl(const DcganSpec& spec) : spec_(spec) {
   const int64_t layers = log2_exact(spec.image_size, "DcganGenerator") - 2;  // L = log2(S/4)
   int64_t width = spec.g_conv_dim << (layers - 1);
   nn::Sequential net;
-  net->push_back(nn::ConvTranspose2d(
-      nn::ConvTranspose2dOptions(spec.z_dim + spec.num_cultures, width, 4).stride(1).padding(0).bias(false)));
+  net->push_back(
+      nn::ConvTranspose2d(nn::ConvTranspose2dOptions(spec.z_dim + spec.num_cultures, width, 4)
+                              .stride(1)
+                              .padding(0)
+                              .bias(false)));
   net->push_back(batch_norm(width));
   net->push_back(nn::ReLU());
   for (int64_t i = 1; i < layers; ++i) {
-    net->push_back(nn::ConvTranspose2d(nn::ConvTranspose2dOptions(width, width / 2, 4).stride(2).padding(1).bias(false)));
+    net->push_back(nn::ConvTranspose2d(
+        nn::ConvTranspose2dOptions(width, width / 2, 4).stride(2).padding(1).bias(false)));
     net->push_back(batch_norm(width / 2));
     net->push_back(nn::ReLU());
     width /= 2;
   }
-  net->push_back(nn::ConvTranspose2d(nn::ConvTranspose2dOptions(width, 3, 4).stride(2).padding(1).bias(false)));
+  net->push_back(nn::ConvTranspose2d(
+      nn::ConvTranspose2dOptions(width, 3, 4).stride(2).padding(1).bias(false)));
   net->push_back(nn::Tanh());
   net_ = register_module("net", net);
 }
 
 torch::Tensor DcganGeneratorImpl::forward(const torch::Tensor& z, const torch::Tensor& c) {
-  TORCH_CHECK(z.dim() == 2 && z.size(1) == spec_.z_dim, "DcganGenerator: z must be [N,", spec_.z_dim, "], got ",
-              z.sizes());
+  TORCH_CHECK(z.dim() == 2 && z.size(1) == spec_.z_dim, "DcganGenerator: z must be [N,",
+              spec_.z_dim, "], got ", z.sizes());
   TORCH_CHECK(c.dim() == 2 && c.size(0) == z.size(0) && c.size(1) == spec_.num_cultures,
               "DcganGenerator: c must be [N,", spec_.num_cultures, "], got ", c.sizes());
   auto in = torch::cat({z, c.to(z.dtype())}, 1);
@@ -93,7 +99,8 @@ DcganDiscriminatorImpl::DcganDiscriminatorImpl(const DcganSpec& spec) : spec_(sp
   nn::Sequential trunk;
   int64_t in = 3, width = spec.d_conv_dim;
   for (int64_t i = 0; i < layers; ++i) {
-    trunk->push_back(SNConv2d(in, width, 4, 2, 1, /*bias=*/i == 0 || spec.spectral_norm, spec.spectral_norm));
+    trunk->push_back(
+        SNConv2d(in, width, 4, 2, 1, /*bias=*/i == 0 || spec.spectral_norm, spec.spectral_norm));
     if (i > 0 && !spec.spectral_norm) trunk->push_back(batch_norm(width));
     trunk->push_back(lrelu());
     in = width;
@@ -101,12 +108,15 @@ DcganDiscriminatorImpl::DcganDiscriminatorImpl(const DcganSpec& spec) : spec_(sp
   }
   trunk_ = register_module("trunk", trunk);
   psi_ = register_module("psi", nn::Linear(in, 1));
-  embed_ = register_module("embed", nn::Linear(nn::LinearOptions(spec.num_cultures, in).bias(false)));
+  embed_ =
+      register_module("embed", nn::Linear(nn::LinearOptions(spec.num_cultures, in).bias(false)));
 }
 
 torch::Tensor DcganDiscriminatorImpl::forward(const torch::Tensor& x, const torch::Tensor& c) {
-  TORCH_CHECK(x.dim() == 4 && x.size(1) == 3 && x.size(2) == spec_.image_size && x.size(3) == spec_.image_size,
-              "DcganDiscriminator: x must be [N,3,", spec_.image_size, ",", spec_.image_size, "], got ", x.sizes());
+  TORCH_CHECK(x.dim() == 4 && x.size(1) == 3 && x.size(2) == spec_.image_size &&
+                  x.size(3) == spec_.image_size,
+              "DcganDiscriminator: x must be [N,3,", spec_.image_size, ",", spec_.image_size,
+              "], got ", x.sizes());
   auto phi = trunk_->forward(x).sum({2, 3});
   return psi_->forward(phi).view({-1}) + (embed_->forward(c.to(x.dtype())) * phi).sum(1);
 }
@@ -130,9 +140,10 @@ namespace {
 class ResnetBlockImpl : public nn::Module {
  public:
   explicit ResnetBlockImpl(int64_t c) {
-    body_ = register_module("body", nn::Sequential(nn::ReflectionPad2d(1), conv(c, c, 3, 1, 0), instance_norm(c),
-                                                   nn::ReLU(), nn::ReflectionPad2d(1), conv(c, c, 3, 1, 0),
-                                                   instance_norm(c)));
+    body_ =
+        register_module("body", nn::Sequential(nn::ReflectionPad2d(1), conv(c, c, 3, 1, 0),
+                                               instance_norm(c), nn::ReLU(), nn::ReflectionPad2d(1),
+                                               conv(c, c, 3, 1, 0), instance_norm(c)));
   }
   torch::Tensor forward(const torch::Tensor& x) { return x + body_->forward(x); }
 
@@ -153,8 +164,11 @@ ResnetGeneratorImpl::ResnetGeneratorImpl(int64_t g, int64_t res_blocks) {
   }
   for (int64_t i = 0; i < res_blocks; ++i) net->push_back(ResnetBlock(width));
   for (int i = 0; i < 2; ++i) {
-    net->push_back(nn::ConvTranspose2d(
-        nn::ConvTranspose2dOptions(width, width / 2, 3).stride(2).padding(1).output_padding(1).bias(true)));
+    net->push_back(nn::ConvTranspose2d(nn::ConvTranspose2dOptions(width, width / 2, 3)
+                                           .stride(2)
+                                           .padding(1)
+                                           .output_padding(1)
+                                           .bias(true)));
     net->push_back(instance_norm(width / 2));
     net->push_back(nn::ReLU());
     width /= 2;

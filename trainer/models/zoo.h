@@ -41,8 +41,9 @@ struct DcganSpec {
   int64_t num_cultures = 2;
   int64_t image_size = 64;  ///< a power of two >= 8
   int64_t z_dim = 100;
-  int64_t g_conv_dim = 64;  ///< G's last width; widths g·2^(L−1) … g with L = log2(S/4) (512-256-128-64 at 64 px)
-  int64_t d_conv_dim = 64;  ///< D's first width; d … d·2^(L−1)
+  int64_t g_conv_dim =
+      64;  ///< G's last width; widths g·2^(L−1) … g with L = log2(S/4) (512-256-128-64 at 64 px)
+  int64_t d_conv_dim = 64;     ///< D's first width; d … d·2^(L−1)
   bool spectral_norm = false;  ///< D: spectral norm on every conv instead of BatchNorm
 };
 
