@@ -1,9 +1,13 @@
 // culturegan-infer: translate images into a target culture with a generator bundle.
 //   culturegan-infer --bundle G.bundle --input IMG|DIR [--input ...] --target CULTURE|all|C:w,C:w
 //       --output OUT [--strength 0..1] [--source CULTURE] [--device cpu|cuda] [--grid FILE.png]
+//       [--seed N] [--reference IMG]
+//   dcgan bundles (noise → image): culturegan-infer --bundle G.bundle --count N --target ...
+//       --output DIR [--seed N] [--grid FILE.png]
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
@@ -45,11 +49,13 @@ std::vector<fs::path> collect_inputs(const std::vector<std::string>& inputs) {
 
 int main(int argc, char** argv) {
   CLI::App app{"culturegan-infer: translate images into the style of a culture"};
-  std::string bundle, target, output, device = "cpu", source = "auto", grid;
+  std::string bundle, target, output, device = "cpu", source = "auto", grid, reference;
   std::vector<std::string> inputs;
   double strength = 1.0;
+  uint64_t seed = 0;
+  int count = 0;
   app.add_option("--bundle", bundle, "generator bundle written by culturegan-train")->required();
-  app.add_option("--input", inputs, "image file or folder (repeatable)")->required();
+  app.add_option("--input", inputs, "image file or folder (repeatable)");
   app.add_option("--target", target, "CULTURE, 'all', or a mix CULTURE:w,CULTURE:w")->required();
   app.add_option("--output", output, "output folder (or a .png file for one input and one target)")
       ->required();
@@ -60,6 +66,12 @@ int main(int argc, char** argv) {
   app.add_option("--device", device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
   app.add_option("--grid", grid,
                  "also write a PNG grid: rows = inputs, columns = input then each target");
+  app.add_option("--seed", seed, "latent seed (starganv2 styles, dcgan samples)");
+  app.add_option("--reference", reference,
+                 "reference image whose style (read as --target's culture) is applied "
+                 "(starganv2 bundles)");
+  app.add_option("--count", count, "dcgan bundles: images to generate per target")
+      ->check(CLI::PositiveNumber);
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -72,33 +84,79 @@ int main(int argc, char** argv) {
     if (!source.empty() && std::find(cultures.begin(), cultures.end(), source) == cultures.end())
       throw std::invalid_argument(fmt::format("--source: unknown culture '{}'", source));
     const auto targets = inference::parse_targets(target, cultures);
-    const auto files = collect_inputs(inputs);
-    const bool single_file = fs::path(output).extension() == ".png";
-    if (single_file && (files.size() != 1 || targets.size() != 1))
-      throw std::invalid_argument(
-          fmt::format("--output {}: a .png output needs one input and one target, found {} and {}",
-                      output, files.size(), targets.size()));
-    if (!single_file) fs::create_directories(output);
     const int tile = 128;
     std::vector<data::RgbImage> tiles;
-    for (const auto& f : files) {
-      const data::RgbImage image = data::load_image(f.string());
-      if (!grid.empty()) tiles.push_back(data::resize_square(image, tile));
-      for (const auto& spec : targets) {
-        const data::RgbImage out = translator.translate(image, spec, strength, source);
-        const std::string path =
-            single_file ? output
-                        : (fs::path(output) / fmt::format("{}_{}.png", f.stem().string(),
-                                                          inference::target_label(spec)))
-                              .string();
-        data::save_png(path, out);
-        if (!grid.empty()) tiles.push_back(data::resize_square(out, tile));
-        fmt::print("{} -> {}\n", f.string(), path);
+    int rows = 0;
+    if (!translator.translates()) {
+      if (count <= 0 || !inputs.empty() || !reference.empty())
+        throw std::invalid_argument(fmt::format(
+            "{}: a {} bundle generates from noise: expected --count N and no --input/--reference",
+            bundle, translator.model()));
+      fs::create_directories(output);
+      rows = count;
+      std::vector<std::vector<data::RgbImage>> per_target(targets.size());
+      for (size_t t = 0; t < targets.size(); ++t)
+        for (int i = 0; i < count; ++i) {
+          const data::RgbImage out =
+              translator.generate(targets[t], seed + static_cast<uint64_t>(i));
+          const std::string path =
+              (fs::path(output) /
+               fmt::format("{}_{:03d}.png", inference::target_label(targets[t]), i))
+                  .string();
+          data::save_png(path, out);
+          per_target[t].push_back(out);
+          fmt::print("seed {} -> {}\n", seed + static_cast<uint64_t>(i), path);
+        }
+      for (int i = 0; i < count; ++i) {  // grid rows: seeds; columns: a blank, then targets
+        tiles.push_back(data::resize_square(per_target[0][static_cast<size_t>(i)], tile));
+        std::fill(tiles.back().pixels.begin(), tiles.back().pixels.end(), 255);
+        for (auto& col : per_target)
+          tiles.push_back(data::resize_square(col[static_cast<size_t>(i)], tile));
+      }
+    } else {
+      if (inputs.empty()) throw std::invalid_argument("--input: required for a translator bundle");
+      if (count > 0)
+        throw std::invalid_argument(fmt::format(
+            "--count: the {} bundle translates input images; --count is for dcgan bundles",
+            translator.model()));
+      std::optional<data::RgbImage> ref_image;
+      if (!reference.empty()) {
+        if (targets.size() != 1 || targets[0].size() != 1)
+          throw std::invalid_argument(fmt::format(
+              "--reference: expected one --target culture (the reference's), found '{}'", target));
+        ref_image = data::load_image(reference);
+      }
+      const auto files = collect_inputs(inputs);
+      rows = static_cast<int>(files.size());
+      const bool single_file = fs::path(output).extension() == ".png";
+      if (single_file && (files.size() != 1 || targets.size() != 1))
+        throw std::invalid_argument(fmt::format(
+            "--output {}: a .png output needs one input and one target, found {} and {}", output,
+            files.size(), targets.size()));
+      if (!single_file) fs::create_directories(output);
+      for (const auto& f : files) {
+        const data::RgbImage image = data::load_image(f.string());
+        if (!grid.empty()) tiles.push_back(data::resize_square(image, tile));
+        for (const auto& spec : targets) {
+          const data::RgbImage out =
+              ref_image ? translator.translate_reference(image, *ref_image, spec[0].first, strength,
+                                                         source)
+                        : translator.translate(image, spec, strength, source, seed);
+          const std::string label =
+              inference::target_label(spec) +
+              (ref_image ? "-ref-" + fs::path(reference).stem().string() : "");
+          const std::string path =
+              single_file ? output
+                          : (fs::path(output) / fmt::format("{}_{}.png", f.stem().string(), label))
+                                .string();
+          data::save_png(path, out);
+          if (!grid.empty()) tiles.push_back(data::resize_square(out, tile));
+          fmt::print("{} -> {}\n", f.string(), path);
+        }
       }
     }
     if (!grid.empty()) {
-      const int cols = static_cast<int>(targets.size()) + 1, rows = static_cast<int>(files.size()),
-                gap = 2;
+      const int cols = static_cast<int>(targets.size()) + 1, gap = 2;
       data::RgbImage g;
       g.width = cols * (tile + gap) + gap;
       g.height = rows * (tile + gap) + gap;

@@ -76,9 +76,9 @@ std::string target_label(const TargetSpec& spec) {
 }
 
 Translator::Translator(const std::string& bundle_path, const std::string& device)
-    : bundle_(models::load_bundle(bundle_path)), device_(parse_device(device)) {
-  g_ = models::make_generator(bundle_, bundle_path);
-  g_->to(device_);
+    : device_(parse_device(device)) {
+  gen_ = models::make_culture_generator(models::load_bundle(bundle_path), bundle_path);
+  gen_->to(device_);
 }
 
 torch::Tensor Translator::culture_vector(const TargetSpec& spec, double strength,
@@ -86,33 +86,28 @@ torch::Tensor Translator::culture_vector(const TargetSpec& spec, double strength
   if (!(strength >= 0 && strength <= 1))
     throw std::invalid_argument(
         fmt::format("--strength: expected a value in [0,1], found {}", strength));
-  auto c = torch::zeros({bundle_.spec.num_cultures}, torch::kFloat);
-  for (const auto& [name, w] : spec) c[culture_index(name, bundle_.cultures)] += w;
+  auto c = torch::zeros({static_cast<int64_t>(cultures().size())}, torch::kFloat);
+  for (const auto& [name, w] : spec) c[culture_index(name, cultures())] += w;
   if (!source.empty()) {
     auto src = torch::zeros_like(c);
-    src[culture_index(source, bundle_.cultures)] = 1.0;
+    src[culture_index(source, cultures())] = 1.0;
     c = strength * c + (1.0 - strength) * src;
   }
   return c;
 }
 
-data::RgbImage Translator::translate(const data::RgbImage& image, const TargetSpec& spec,
-                                     double strength, const std::string& source) const {
-  const double s = static_cast<double>(bundle_.spec.image_size);
-  const double scale = s / std::min(image.width, image.height);
-  auto round4 = [](double v) { return std::max(4, static_cast<int>(std::lround(v / 4.0)) * 4); };
-  const int w = round4(image.width * scale), h = round4(image.height * scale);
-  const data::RgbImage work = data::resize_to(image, w, h);
-  torch::NoGradGuard no_grad;
-  auto x = torch::from_blob(const_cast<uint8_t*>(work.pixels.data()), {1, h, w, 3}, torch::kUInt8)
-               .permute({0, 3, 1, 2})
-               .to(torch::kFloat)
-               .div(127.5)
-               .sub(1.0)
-               .to(device_);
-  auto c = culture_vector(spec, strength, source).unsqueeze(0).to(device_);
-  auto y = g_->forward(x, c);
-  if (source.empty()) y = strength * y + (1.0 - strength) * x;
+torch::Tensor Translator::to_tensor(const data::RgbImage& image) const {
+  return torch::from_blob(const_cast<uint8_t*>(image.pixels.data()),
+                          {1, image.height, image.width, 3}, torch::kUInt8)
+      .permute({0, 3, 1, 2})
+      .to(torch::kFloat)
+      .div(127.5)
+      .sub(1.0)
+      .to(device_);
+}
+
+namespace {
+data::RgbImage to_image(const torch::Tensor& y) {
   auto u8 = y.add(1.0)
                 .mul(127.5)
                 .round()
@@ -122,10 +117,51 @@ data::RgbImage Translator::translate(const data::RgbImage& image, const TargetSp
                 .contiguous()
                 .to(torch::kCPU);
   data::RgbImage out;
-  out.width = w;
-  out.height = h;
+  out.height = static_cast<int>(y.size(2));
+  out.width = static_cast<int>(y.size(3));
   out.pixels.assign(u8.data_ptr<uint8_t>(), u8.data_ptr<uint8_t>() + u8.numel());
-  return data::resize_to(out, image.width, image.height);
+  return out;
+}
+// Resized so the short side is `s`, sides rounded to multiples of 4.
+data::RgbImage to_working_size(const data::RgbImage& image, int64_t s) {
+  const double scale = static_cast<double>(s) / std::min(image.width, image.height);
+  auto round4 = [](double v) { return std::max(4, static_cast<int>(std::lround(v / 4.0)) * 4); };
+  return data::resize_to(image, round4(image.width * scale), round4(image.height * scale));
+}
+}  // namespace
+
+data::RgbImage Translator::translate(const data::RgbImage& image, const TargetSpec& spec,
+                                     double strength, const std::string& source,
+                                     uint64_t seed) const {
+  torch::NoGradGuard no_grad;
+  auto x = to_tensor(to_working_size(image, image_size()));
+  auto c = culture_vector(spec, strength, source).unsqueeze(0).to(device_);
+  const int64_t src = source.empty() ? -1 : culture_index(source, cultures());
+  auto y = gen_->translate(x, c, src, seed);
+  if (source.empty()) y = strength * y + (1.0 - strength) * x;
+  return data::resize_to(to_image(y), image.width, image.height);
+}
+
+data::RgbImage Translator::translate_reference(const data::RgbImage& image,
+                                               const data::RgbImage& reference,
+                                               const std::string& target, double strength,
+                                               const std::string& source) const {
+  if (!(strength >= 0 && strength <= 1))
+    throw std::invalid_argument(
+        fmt::format("--strength: expected a value in [0,1], found {}", strength));
+  torch::NoGradGuard no_grad;
+  auto x = to_tensor(to_working_size(image, image_size()));
+  const int s = static_cast<int>(image_size());
+  auto ref = to_tensor(data::resize_square(reference, s));
+  const int64_t src = source.empty() ? -1 : culture_index(source, cultures());
+  auto y = gen_->translate_reference(x, ref, culture_index(target, cultures()), strength, src);
+  return data::resize_to(to_image(y), image.width, image.height);
+}
+
+data::RgbImage Translator::generate(const TargetSpec& spec, uint64_t seed) const {
+  torch::NoGradGuard no_grad;
+  auto c = culture_vector(spec, 1.0, "").unsqueeze(0);
+  return to_image(gen_->generate(c, seed));
 }
 
 }  // namespace culturegan::inference

@@ -12,11 +12,12 @@
 #include <iostream>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <CLI/CLI.hpp>
 
 #include "data/corpus_reader.h"
 #include "trainer/eval/metrics.h"
-#include "trainer/models/bundle.h"
+#include "trainer/models/culture_generator.h"
 
 using namespace culturegan;
 
@@ -87,28 +88,35 @@ int main(int argc, char** argv) {
           fmt::format("--source {}: not a culture of {}", source, corpus_path));
 
     eval::TranslateFn translate;
-    models::StarGanGenerator g{nullptr};
+    std::unique_ptr<models::CultureGenerator> gen;
     std::vector<int64_t> to_bundle;  // corpus culture index → bundle culture index
     if (!bundle_path.empty()) {
       auto bundle = models::load_bundle(bundle_path);
-      if (bundle.spec.image_size != s)
+      if (bundle.image_size() != s)
         throw std::invalid_argument(
             fmt::format("{}: image_size: expected the corpus's {}, found {}", bundle_path, s,
-                        bundle.spec.image_size));
+                        bundle.image_size()));
       for (const auto& c : cultures) {
         auto it = std::find(bundle.cultures.begin(), bundle.cultures.end(), c);
         if (it == bundle.cultures.end())
           throw std::invalid_argument(
-              fmt::format("{}: cultures: the corpus culture \"{}\" is missing", bundle_path, c));
+              fmt::format("{}: cultures: the corpus culture \"{}\" is missing (the {} bundle "
+                          "knows {})",
+                          bundle_path, c, bundle.model, fmt::join(bundle.cultures, ", ")));
         to_bundle.push_back(it - bundle.cultures.begin());
       }
-      g = models::make_generator(bundle, bundle_path);
+      gen = models::make_culture_generator(bundle, bundle_path);
+      if (!gen->translates())
+        throw std::invalid_argument(fmt::format(
+            "{}: model: a {} bundle generates from noise; culturegan-eval needs a translator",
+            bundle_path, bundle.model));
       const int64_t bc = static_cast<int64_t>(bundle.cultures.size());
-      translate = [&, bc](const torch::Tensor& x, const torch::Tensor& c) {
+      const int64_t src = to_bundle[static_cast<size_t>(eopts.source)];
+      translate = [&, bc, src](const torch::Tensor& x, const torch::Tensor& c) {
         auto cb = torch::zeros({c.size(0), bc});
         for (size_t i = 0; i < to_bundle.size(); ++i)
           cb.select(1, to_bundle[i]).copy_(c.select(1, static_cast<int64_t>(i)));
-        return g->forward(x, cb);
+        return gen->translate(x, cb, src, 0);
       };
     }
     const auto report = eval::evaluate(clf, set, translate, eopts);

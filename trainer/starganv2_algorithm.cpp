@@ -3,185 +3,18 @@
 #include <cmath>
 
 #include "trainer/ema.h"
+#include "trainer/models/bundle.h"
 #include "trainer/regularizers.h"
 #include "trainer/stargan_algorithm.h"
 #include "trainer/zoo_algorithms.h"
 
 namespace culturegan::trainer {
 namespace nn = torch::nn;
-namespace F = torch::nn::functional;
-
-namespace {
-constexpr int64_t kStyle = 64;
-const double kInvSqrt2 = 1.0 / std::sqrt(2.0);
-
-torch::Tensor lrelu(const torch::Tensor& x) {
-  return F::leaky_relu(x, F::LeakyReLUFuncOptions().negative_slope(0.2));
-}
-torch::Tensor inorm(const torch::Tensor& x) {
-  return F::instance_norm(x, F::InstanceNormFuncOptions().eps(1e-5));
-}
-nn::Conv2d conv(int64_t in, int64_t out, int64_t k, int64_t p) {
-  return nn::Conv2d(nn::Conv2dOptions(in, out, k).padding(p));
-}
-// Picks row i's culture y_i from per-culture outputs [N, C, ...].
-torch::Tensor pick(const torch::Tensor& per_culture, const torch::Tensor& y) {
-  auto idx = y.to(torch::kLong).view({-1, 1});
-  if (per_culture.dim() == 2) return per_culture.gather(1, idx).squeeze(1);
-  return per_culture.index(
-      {torch::arange(y.size(0), y.options().dtype(torch::kLong)), y.to(torch::kLong)});
-}
-
-// Residual block with InstanceNorm, optional 2× average-pool downsampling.
-class ResBlkImpl : public nn::Module {
- public:
-  ResBlkImpl(int64_t in, int64_t out, bool down, bool norm) : down_(down), norm_(norm) {
-    c1_ = register_module("c1", conv(in, in, 3, 1));
-    c2_ = register_module("c2", conv(in, out, 3, 1));
-    if (in != out)
-      sc_ = register_module("sc", nn::Conv2d(nn::Conv2dOptions(in, out, 1).bias(false)));
-  }
-  torch::Tensor forward(const torch::Tensor& x) {
-    auto h = lrelu(norm_ ? inorm(x) : x);
-    h = c1_->forward(h);
-    if (down_) h = F::avg_pool2d(h, F::AvgPool2dFuncOptions(2));
-    h = lrelu(norm_ ? inorm(h) : h);
-    h = c2_->forward(h);
-    auto s = x;
-    if (sc_) s = sc_->forward(s);
-    if (down_) s = F::avg_pool2d(s, F::AvgPool2dFuncOptions(2));
-    return (s + h) * kInvSqrt2;
-  }
-
- private:
-  bool down_, norm_;
-  nn::Conv2d c1_{nullptr}, c2_{nullptr}, sc_{nullptr};
-};
-TORCH_MODULE(ResBlk);
-
-// AdaIN(h, s) = (1 + γ(s))·IN(h) + β(s).
-class AdainResBlkImpl : public nn::Module {
- public:
-  AdainResBlkImpl(int64_t in, int64_t out, bool up) : up_(up) {
-    fc1_ = register_module("fc1", nn::Linear(kStyle, 2 * in));
-    fc2_ = register_module("fc2", nn::Linear(kStyle, 2 * out));
-    c1_ = register_module("c1", conv(in, out, 3, 1));
-    c2_ = register_module("c2", conv(out, out, 3, 1));
-    if (in != out)
-      sc_ = register_module("sc", nn::Conv2d(nn::Conv2dOptions(in, out, 1).bias(false)));
-  }
-  static torch::Tensor adain(const torch::Tensor& h, const torch::Tensor& gb) {
-    auto parts = gb.view({gb.size(0), gb.size(1), 1, 1}).chunk(2, 1);
-    return (1 + parts[0]) * inorm(h) + parts[1];
-  }
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& s) {
-    auto up = [&](const torch::Tensor& t) {
-      return up_ ? F::interpolate(t, F::InterpolateFuncOptions()
-                                         .scale_factor(std::vector<double>{2, 2})
-                                         .mode(torch::kNearest))
-                 : t;
-    };
-    auto h = lrelu(adain(x, fc1_->forward(s)));
-    h = c1_->forward(up(h));
-    h = c2_->forward(lrelu(adain(h, fc2_->forward(s))));
-    auto sc = up(x);
-    if (sc_) sc = sc_->forward(sc);
-    return (sc + h) * kInvSqrt2;
-  }
-
- private:
-  bool up_;
-  nn::Linear fc1_{nullptr}, fc2_{nullptr};
-  nn::Conv2d c1_{nullptr}, c2_{nullptr}, sc_{nullptr};
-};
-TORCH_MODULE(AdainResBlk);
-
-class GeneratorImpl : public nn::Module {
- public:
-  GeneratorImpl(int64_t g, int64_t blocks) {
-    from_rgb_ = register_module("from_rgb", conv(3, g, 3, 1));
-    enc_ = register_module("enc", nn::ModuleList());
-    dec_ = register_module("dec", nn::ModuleList());
-    enc_->push_back(ResBlk(g, 2 * g, true, true));
-    enc_->push_back(ResBlk(2 * g, 4 * g, true, true));
-    for (int64_t i = 0; i < blocks; ++i) enc_->push_back(ResBlk(4 * g, 4 * g, false, true));
-    for (int64_t i = 0; i < blocks; ++i) dec_->push_back(AdainResBlk(4 * g, 4 * g, false));
-    dec_->push_back(AdainResBlk(4 * g, 2 * g, true));
-    dec_->push_back(AdainResBlk(2 * g, g, true));
-    to_rgb_ = register_module("to_rgb", conv(g, 3, 1, 0));
-  }
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& s) {
-    auto h = from_rgb_->forward(x);
-    for (auto& m : *enc_) h = m->as<ResBlkImpl>()->forward(h);
-    for (auto& m : *dec_) h = m->as<AdainResBlkImpl>()->forward(h, s);
-    return torch::tanh(to_rgb_->forward(lrelu(inorm(h))));
-  }
-
- private:
-  nn::Conv2d from_rgb_{nullptr}, to_rgb_{nullptr};
-  nn::ModuleList enc_{nullptr}, dec_{nullptr};
-};
-TORCH_MODULE(Generator);
-
-class MappingImpl : public nn::Module {
- public:
-  MappingImpl(int64_t latent, int64_t cultures) {
-    shared_ = register_module("shared", nn::Sequential(nn::Linear(latent, 256), nn::ReLU(),
-                                                       nn::Linear(256, 256), nn::ReLU()));
-    heads_ = register_module("heads", nn::ModuleList());
-    for (int64_t c = 0; c < cultures; ++c)
-      heads_->push_back(nn::Sequential(nn::Linear(256, 256), nn::ReLU(), nn::Linear(256, kStyle)));
-  }
-  torch::Tensor forward(const torch::Tensor& z, const torch::Tensor& y) {
-    auto h = shared_->forward(z);
-    std::vector<torch::Tensor> outs;
-    for (auto& m : *heads_) outs.push_back(m->as<nn::SequentialImpl>()->forward(h));
-    return pick(torch::stack(outs, 1), y);
-  }
-
- private:
-  nn::Sequential shared_{nullptr};
-  nn::ModuleList heads_{nullptr};
-};
-TORCH_MODULE(Mapping);
-
-// Conv trunk to 4×4 then a 4×4 conv to one vector; `out` numbers per culture (style encoder:
-// kStyle, discriminator: 1).
-class TrunkImpl : public nn::Module {
- public:
-  TrunkImpl(int64_t image_size, int64_t d, int64_t cultures, int64_t out)
-      : out_(out), cultures_(cultures) {
-    nn::Sequential trunk(conv(3, d, 3, 1));
-    int64_t width = d;
-    for (int64_t s = image_size; s > 4; s /= 2) {
-      const int64_t next = std::min(width * 2, d * 8);
-      trunk->push_back(ResBlk(width, next, true, false));
-      width = next;
-    }
-    trunk_ = register_module("trunk", trunk);
-    last_ = register_module("last", nn::Conv2d(nn::Conv2dOptions(width, width, 4)));
-    heads_ = register_module("heads", nn::Linear(width, cultures * out));
-  }
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& y) {
-    auto h = lrelu(last_->forward(lrelu(trunk_->forward(x)))).flatten(1);
-    auto per = heads_->forward(h).view({x.size(0), cultures_, out_});
-    auto picked = pick(per, y);  // [N, out]
-    return out_ == 1 ? picked.view({-1}) : picked;
-  }
-
- private:
-  int64_t out_, cultures_;
-  nn::Sequential trunk_{nullptr};
-  nn::Conv2d last_{nullptr};
-  nn::Linear heads_{nullptr};
-};
-TORCH_MODULE(Trunk);
-}  // namespace
 
 struct StarGanV2Algorithm::Nets {
-  Generator g{nullptr}, g_ema{nullptr};
-  Mapping f{nullptr}, f_ema{nullptr};
-  Trunk e{nullptr}, e_ema{nullptr}, d{nullptr};
+  models::StarGanV2Generator g{nullptr}, g_ema{nullptr};
+  models::StarGanV2Mapping f{nullptr}, f_ema{nullptr};
+  models::StarGanV2Trunk e{nullptr}, e_ema{nullptr}, d{nullptr};
 };
 
 StarGanV2Algorithm::~StarGanV2Algorithm() = default;
@@ -195,14 +28,14 @@ StarGanV2Algorithm::StarGanV2Algorithm(const Config& cfg, int64_t num_cultures,
   if (cfg.data.image_size < 16 || (cfg.data.image_size & (cfg.data.image_size - 1)) != 0)
     throw ConfigError("key 'data.image_size': model.kind = starganv2 needs a power of two >= 16");
   auto& n = *nets_;
-  const int64_t s = cfg.data.image_size;
-  n.g = Generator(cfg.model.g_conv_dim, cfg.model.g_res_blocks);
-  n.g_ema = Generator(cfg.model.g_conv_dim, cfg.model.g_res_blocks);
-  n.f = Mapping(cfg.model.z_dim, num_cultures);
-  n.f_ema = Mapping(cfg.model.z_dim, num_cultures);
-  n.e = Trunk(s, cfg.model.d_conv_dim, num_cultures, kStyle);
-  n.e_ema = Trunk(s, cfg.model.d_conv_dim, num_cultures, kStyle);
-  n.d = Trunk(s, cfg.model.d_conv_dim, num_cultures, 1);
+  const models::StarGanV2Spec spec = v2_spec(cfg, num_cultures);
+  n.g = models::StarGanV2Generator(spec);
+  n.g_ema = models::StarGanV2Generator(spec);
+  n.f = models::StarGanV2Mapping(spec);
+  n.f_ema = models::StarGanV2Mapping(spec);
+  n.e = models::StarGanV2Trunk(spec, spec.style_dim);
+  n.e_ema = models::StarGanV2Trunk(spec, spec.style_dim);
+  n.d = models::StarGanV2Trunk(spec, 1);
   for (auto m : modules()) m.second->to(device);
   copy_weights(*n.g_ema, *n.g);
   copy_weights(*n.f_ema, *n.f);
@@ -241,18 +74,52 @@ StarGanV2Algorithm::StarGanV2Algorithm(const Config& cfg, int64_t num_cultures,
                           {n.d.ptr()}});
 }
 
+models::StarGanV2Spec v2_spec(const Config& cfg, int64_t num_cultures) {
+  models::StarGanV2Spec spec;
+  spec.num_cultures = num_cultures;
+  spec.image_size = cfg.data.image_size;
+  spec.g_conv_dim = cfg.model.g_conv_dim;
+  spec.g_res_blocks = cfg.model.g_res_blocks;
+  spec.d_conv_dim = cfg.model.d_conv_dim;
+  spec.z_dim = cfg.model.z_dim;
+  return spec;
+}
+
+bool StarGanV2Algorithm::reference_step(const StepInput& in) { return in.step % 2 == 1; }
+
+StarGanV2Algorithm::Guide StarGanV2Algorithm::guide(const StepInput& in) {
+  auto& n = *nets_;
+  Guide out;
+  if (reference_step(in)) {
+    // Reference-guided: rows swap in pairs (0↔1, 2↔3, ...; an odd last row is its own
+    // reference), so each row's target culture is its reference's culture (the paper samples
+    // x_ref of y_trg). Pairs never straddle ranks when the per-rank batch is even, so N ranks
+    // × b match 1 rank × N·b.
+    const int64_t b = in.images.size(0);
+    auto idx = torch::arange(b, torch::TensorOptions().dtype(torch::kLong)).bitwise_xor(1);
+    idx = torch::where(idx < b, idx, torch::arange(b, idx.options())).to(in.images.device());
+    out.target = in.labels.index_select(0, idx);
+    out.style = n.e->forward(in.images.index_select(0, idx), out.target);
+  } else {
+    out.target = StarGanAlgorithm::target_labels(in, num_cultures_);
+    out.style = n.f->forward(counter_noise(in, cfg_.model.z_dim, 31), out.target);
+  }
+  return out;
+}
+
 LossTerms StarGanV2Algorithm::d_main(const StepInput& in) {
   auto& n = *nets_;
-  const auto y_trg = StarGanAlgorithm::target_labels(in, num_cultures_);
+  Guide gd;
   torch::Tensor fake;
   {
     torch::NoGradGuard no_grad;
-    fake = n.g->forward(in.images, n.f->forward(counter_noise(in, cfg_.model.z_dim, 30), y_trg));
+    gd = guide(in);
+    fake = n.g->forward(in.images, gd.style);
   }
   const auto& policy = cfg_.loss.diffaugment;
   auto loss_real =
       d_loss_real(adv_, n.d->forward(diff_augment(in.images, policy, in, 10), in.labels));
-  auto loss_fake = d_loss_fake(adv_, n.d->forward(diff_augment(fake, policy, in, 11), y_trg));
+  auto loss_fake = d_loss_fake(adv_, n.d->forward(diff_augment(fake, policy, in, 11), gd.target));
   LossTerms out;
   out.total = loss_real + loss_fake;
   out.terms = {{"adv_real", loss_real}, {"adv_fake", loss_fake}};
@@ -272,8 +139,11 @@ LossTerms StarGanV2Algorithm::d_reg(const StepInput& in) {
 LossTerms StarGanV2Algorithm::g_main(const StepInput& in) {
   auto& n = *nets_;
   const auto& x = in.images;
-  const auto y_trg = StarGanAlgorithm::target_labels(in, num_cultures_);
-  auto s1 = n.f->forward(counter_noise(in, cfg_.model.z_dim, 31), y_trg);
+  const Guide gd = guide(in);
+  const auto& y_trg = gd.target;
+  const auto& s1 = gd.style;
+  // Diversity partner: a second latent style of the same culture (the paper uses a second
+  // reference image of y_trg in reference steps; a batch rarely holds two per culture).
   auto s2 = n.f->forward(counter_noise(in, cfg_.model.z_dim, 32), y_trg);
   auto fake = n.g->forward(x, s1);
   auto adv =
@@ -330,15 +200,11 @@ torch::Tensor StarGanV2Algorithm::translate_reference(const torch::Tensor& x,
   return nets_->g_ema->forward(x, nets_->e_ema->forward(reference, y));
 }
 
-void StarGanV2Algorithm::export_bundle(const std::string& path, const std::vector<std::string>&) {
-  torch::serialize::OutputArchive archive;
-  for (auto& [name, m] : modules()) {
-    if (name.find("_ema") == std::string::npos) continue;
-    torch::serialize::OutputArchive sub;
-    m->save(sub);
-    archive.write(name, sub);
-  }
-  archive.save_to(path);
+void StarGanV2Algorithm::export_bundle(const std::string& path,
+                                       const std::vector<std::string>& cultures) {
+  auto& n = *nets_;
+  models::save_bundle(path, models::make_starganv2_bundle(v2_spec(cfg_, num_cultures_), *n.g_ema,
+                                                          *n.f_ema, *n.e_ema, cultures));
 }
 
 }  // namespace culturegan::trainer

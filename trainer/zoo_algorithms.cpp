@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "trainer/ema.h"
+#include "trainer/models/bundle.h"
 
 namespace culturegan::trainer {
 namespace {
@@ -51,17 +52,6 @@ torch::Tensor l1_per_sample(const torch::Tensor& a, const torch::Tensor& b) {
   return (a - b).abs().flatten(1).mean(1);
 }
 
-void save_modules(const std::string& path,
-                  const std::vector<std::pair<std::string, torch::nn::Module*>>& modules) {
-  torch::serialize::OutputArchive archive;
-  for (auto& [name, m] : modules) {
-    torch::serialize::OutputArchive sub;
-    m->save(sub);
-    archive.write(name, sub);
-  }
-  archive.save_to(path);
-}
-
 }  // namespace
 
 torch::Tensor counter_noise(const StepInput& in, int64_t z_dim, uint64_t stream) {
@@ -81,7 +71,7 @@ torch::Tensor counter_noise(const StepInput& in, int64_t z_dim, uint64_t stream)
 
 DcganAlgorithm::DcganAlgorithm(const Config& cfg, int64_t num_cultures, torch::Device device)
     : cfg_(cfg), num_cultures_(num_cultures), adv_(parse_adversarial_loss(cfg.loss.adversarial)) {
-  models::DcganSpec spec;
+  models::DcganSpec& spec = spec_;
   spec.num_cultures = num_cultures;
   spec.image_size = cfg.data.image_size;
   spec.z_dim = cfg.model.z_dim;
@@ -190,8 +180,9 @@ torch::Tensor DcganAlgorithm::translate(const torch::Tensor& x, int64_t target) 
   return g_ema_->forward(z, culture_vectors(labels, num_cultures_));
 }
 
-void DcganAlgorithm::export_bundle(const std::string& path, const std::vector<std::string>&) {
-  save_modules(path, {{"G_ema", g_ema_.get()}});
+void DcganAlgorithm::export_bundle(const std::string& path,
+                                   const std::vector<std::string>& cultures) {
+  models::save_bundle(path, models::make_dcgan_bundle(spec_, *g_ema_, cultures));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -327,8 +318,14 @@ torch::Tensor CycleGanAlgorithm::translate(const torch::Tensor& x, int64_t targe
   return x.clone();
 }
 
-void CycleGanAlgorithm::export_bundle(const std::string& path, const std::vector<std::string>&) {
-  save_modules(path, {{"G_AB", g_ab_.get()}, {"G_BA", g_ba_.get()}});
+void CycleGanAlgorithm::export_bundle(const std::string& path,
+                                      const std::vector<std::string>& cultures) {
+  const auto a = static_cast<size_t>(cfg_.model.domain_a),
+             b = static_cast<size_t>(cfg_.model.domain_b);
+  models::save_bundle(path,
+                      models::make_cyclegan_bundle(cfg_.data.image_size, cfg_.model.g_conv_dim,
+                                                   cfg_.model.g_res_blocks, *g_ab_, *g_ba_,
+                                                   {cultures.at(a), cultures.at(b)}));
 }
 
 }  // namespace culturegan::trainer

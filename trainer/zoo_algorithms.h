@@ -42,7 +42,7 @@ class DcganAlgorithm : public GanAlgorithm {
   std::vector<std::pair<std::string, torch::optim::Optimizer*>> optimizers() override;
   /// Noise → image: x only sets the count; row i uses a fixed z_i (same for every call).
   torch::Tensor translate(const torch::Tensor& x, int64_t target) override;
-  /// Writes G_ema as a torch archive (culturegan-infer reads stargan bundles only).
+  /// Writes G_ema as a generator bundle (model "dcgan"; culturegan-infer --count generates).
   void export_bundle(const std::string& path, const std::vector<std::string>& cultures) override;
 
  private:
@@ -53,6 +53,7 @@ class DcganAlgorithm : public GanAlgorithm {
   Config cfg_;
   int64_t num_cultures_;
   AdversarialLoss adv_;
+  models::DcganSpec spec_;
   models::DcganGenerator g_{nullptr}, g_ema_{nullptr};
   models::DcganDiscriminator d_{nullptr};
   std::unique_ptr<torch::optim::Adam> opt_g_, opt_d_;
@@ -68,7 +69,7 @@ class CycleGanAlgorithm : public GanAlgorithm {
   std::vector<std::pair<std::string, torch::optim::Optimizer*>> optimizers() override;
   /// target == domain_b: G_AB(x); target == domain_a: G_BA(x); any other culture: x.
   torch::Tensor translate(const torch::Tensor& x, int64_t target) override;
-  /// Writes G_AB and G_BA as a torch archive (culturegan-infer reads stargan bundles only).
+  /// Writes G_AB and G_BA as a generator bundle (model "cyclegan", cultures {A, B}).
   void export_bundle(const std::string& path, const std::vector<std::string>& cultures) override;
 
  private:

@@ -26,7 +26,7 @@ int bundle(const char* path) {
   const auto b = models::load_bundle(path);
   std::printf("cultures");
   for (const auto& c : b.cultures) std::printf(" %s", c.c_str());
-  std::printf("\nimage_size %lld\n", static_cast<long long>(b.spec.image_size));
+  std::printf("\nimage_size %lld\n", static_cast<long long>(b.image_size()));
   for (const auto& [name, t] : b.weights) {
     auto flat = t.contiguous().view(-1);
     std::printf("weight %s %lld %a %a\n", name.c_str(), static_cast<long long>(flat.numel()),

@@ -30,7 +30,38 @@ if grep -iE 'mpi|nccl|hdf5' "$work/extra"; then fail "culturegan-infer pulls MPI
 cmp -s "$work/s0.png" "$work/photo.png" || fail "strength 0 is not the source culture's output"
 cmp -s "$work/s0.png" "$work/out.png" && fail "strength 0 equals strength 1"
 
-# 4. Bad input: exit code 2 and one line naming what is wrong.
+# 4. Other model kinds. starganv2: latent styles differ by --seed; --reference applies a
+#    reference image's style (different references, different outputs; strength 0 with no
+#    source culture returns the input, as the latent path does). cyclegan: both directions.
+#    dcgan: --count samples per target.
+"$HELPER" "$work/v2.bundle" "$work/ref1.png" 24 24 starganv2
+"$HELPER" "$work/cyc.bundle" "$work/ref2.png" 40 20 cyclegan
+"$HELPER" "$work/dc.bundle" "$work/unused.png" 8 8 dcgan
+"$INFER" --bundle "$work/v2.bundle" --input "$work/in.png" --target ukiyo_e --seed 1 --output "$work/v2s1.png"
+"$INFER" --bundle "$work/v2.bundle" --input "$work/in.png" --target ukiyo_e --seed 2 --output "$work/v2s2.png"
+[ "$("$HELPER" --size "$work/v2s1.png")" = "50x30" ] || fail "starganv2 output is not 50x30"
+cmp -s "$work/v2s1.png" "$work/v2s2.png" && fail "starganv2: --seed 1 and 2 gave the same image"
+"$INFER" --bundle "$work/v2.bundle" --input "$work/in.png" --target ukiyo_e --reference "$work/ref1.png" --output "$work/r1.png"
+"$INFER" --bundle "$work/v2.bundle" --input "$work/in.png" --target ukiyo_e --reference "$work/ref2.png" --output "$work/r2.png"
+cmp -s "$work/r1.png" "$work/r2.png" && fail "starganv2: two references gave the same image"
+"$INFER" --bundle "$work/v2.bundle" --input "$work/in.png" --target ukiyo_e --reference "$work/ref1.png" \
+  --strength 0 --source none --output "$work/r0.png"
+"$INFER" --bundle "$work/v2.bundle" --input "$work/in.png" --target ukiyo_e --strength 0 --source none --output "$work/l0.png"
+cmp -s "$work/r0.png" "$work/l0.png" || fail "starganv2: --reference at strength 0 with --source none is not the (resized) input"
+"$INFER" --bundle "$work/v2.bundle" --input "$work/in.png" --target ukiyo_e --reference "$work/ref1.png" \
+  --output "$work/refdir" | grep -q "in_ukiyo_e-ref-ref1.png" || fail "reference output not named"
+# cyclegan: photo → ukiyo_e at the input's size; the other direction differs.
+"$INFER" --bundle "$work/cyc.bundle" --input "$work/in.png" --target ukiyo_e --output "$work/c1.png"
+"$INFER" --bundle "$work/cyc.bundle" --input "$work/in.png" --target photo --source none --output "$work/c2.png"
+[ "$("$HELPER" --size "$work/c1.png")" = "50x30" ] || fail "cyclegan output is not 50x30"
+cmp -s "$work/c1.png" "$work/c2.png" && fail "cyclegan: both directions gave the same image"
+# dcgan: --count images per target, 16x16, and a grid.
+"$INFER" --bundle "$work/dc.bundle" --count 2 --target all --output "$work/dc" --grid "$work/dcgrid.png" > /dev/null
+[ "$(ls "$work/dc" | wc -l)" = 6 ] || fail "dcgan --count 2 --target all did not write 6 images"
+[ "$("$HELPER" --size "$work/dc/ukiyo_e_001.png")" = "16x16" ] || fail "dcgan sample is not 16x16"
+[ -s "$work/dcgrid.png" ] || fail "no dcgan grid"
+
+# 5. Bad input: exit code 2 and one line naming what is wrong.
 expect_error() {  # expect_error PATTERN cmd...
   local pattern=$1; shift
   set +e; "$@" > "$work/stdout" 2> "$work/stderr"; local rc=$?; set -e
@@ -50,4 +81,14 @@ expect_error "weight of 'photo': expected a number >= 0, found 'abc'" \
 echo "not an image" > "$work/fake.png"
 expect_error "$work/fake.png" \
   "$INFER" --bundle "$work/g.bundle" --input "$work/fake.png" --target photo --output "$work/x.png"
+expect_error "--reference: the stargan bundle has no style encoder" \
+  "$INFER" --bundle "$work/g.bundle" --input "$work/in.png" --target ukiyo_e --reference "$work/ref1.png" --output "$work/x.png"
+expect_error "--reference: expected one --target culture" \
+  "$INFER" --bundle "$work/v2.bundle" --input "$work/in.png" --target all --reference "$work/ref1.png" --output "$work/x"
+expect_error "a dcgan bundle generates from noise: expected --count N" \
+  "$INFER" --bundle "$work/dc.bundle" --input "$work/in.png" --target ukiyo_e --output "$work/x"
+expect_error "--count: the stargan bundle translates input images" \
+  "$INFER" --bundle "$work/g.bundle" --input "$work/in.png" --count 2 --target ukiyo_e --output "$work/x"
+expect_error "--input: required for a translator bundle" \
+  "$INFER" --bundle "$work/g.bundle" --target ukiyo_e --output "$work/x"
 echo "PASS"

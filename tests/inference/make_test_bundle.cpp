@@ -1,5 +1,7 @@
 // Test helper: writes a generator bundle with random weights and a test PNG, or prints a
-// PNG's size. Usage: make_test_bundle BUNDLE PNG W H | make_test_bundle --size PNG
+// PNG's size. Usage: make_test_bundle BUNDLE PNG W H [stargan|starganv2|cyclegan|dcgan]
+//                    make_test_bundle --size PNG
+// Cultures: photo, ukiyo_e, chinese_ink_landscape (cyclegan: photo, ukiyo_e); image size 16.
 #include <cstdio>
 #include <string>
 
@@ -14,17 +16,47 @@ int main(int argc, char** argv) {
     std::printf("%dx%d\n", img.width, img.height);
     return 0;
   }
-  if (argc != 5) return 2;
+  if (argc != 5 && argc != 6) return 2;
+  const std::string model = argc == 6 ? argv[5] : "stargan";
+  const std::vector<std::string> cultures{"photo", "ukiyo_e", "chinese_ink_landscape"};
   torch::manual_seed(0);
-  models::StarGanSpec spec;
-  spec.num_cultures = 3;
-  spec.image_size = 16;
-  spec.g_conv_dim = 4;
-  spec.g_res_blocks = 1;
-  spec.d_conv_dim = 4;
-  models::StarGanGenerator g(spec);
-  models::save_bundle(argv[1],
-                      models::make_bundle(g, {"photo", "ukiyo_e", "chinese_ink_landscape"}));
+  if (model == "stargan") {
+    models::StarGanSpec spec;
+    spec.num_cultures = 3;
+    spec.image_size = 16;
+    spec.g_conv_dim = 4;
+    spec.g_res_blocks = 1;
+    spec.d_conv_dim = 4;
+    models::StarGanGenerator g(spec);
+    models::save_bundle(argv[1], models::make_bundle(g, cultures));
+  } else if (model == "starganv2") {
+    models::StarGanV2Spec spec;
+    spec.num_cultures = 3;
+    spec.image_size = 16;
+    spec.g_conv_dim = 4;
+    spec.g_res_blocks = 1;
+    spec.d_conv_dim = 4;
+    spec.z_dim = 4;
+    spec.style_dim = 8;
+    models::StarGanV2Generator g(spec);
+    models::StarGanV2Mapping f(spec);
+    models::StarGanV2Trunk e(spec, spec.style_dim);
+    models::save_bundle(argv[1], models::make_starganv2_bundle(spec, *g, *f, *e, cultures));
+  } else if (model == "cyclegan") {
+    models::ResnetGenerator g_ab(4, 1), g_ba(4, 1);
+    models::save_bundle(argv[1],
+                        models::make_cyclegan_bundle(16, 4, 1, *g_ab, *g_ba, {"photo", "ukiyo_e"}));
+  } else if (model == "dcgan") {
+    models::DcganSpec spec;
+    spec.num_cultures = 3;
+    spec.image_size = 16;
+    spec.z_dim = 4;
+    spec.g_conv_dim = 4;
+    models::DcganGenerator g(spec);
+    models::save_bundle(argv[1], models::make_dcgan_bundle(spec, *g, cultures));
+  } else {
+    return 2;
+  }
   data::RgbImage img;
   img.width = std::stoi(argv[3]);
   img.height = std::stoi(argv[4]);

@@ -86,7 +86,7 @@ TEST(Bundle, RoundTripsAndDetectsDamage) {
   models::save_bundle(path, models::make_bundle(g, cultures));
   const auto b = models::load_bundle(path);
   EXPECT_EQ(b.cultures, cultures);
-  EXPECT_EQ(b.spec.g_conv_dim, 4);
+  EXPECT_EQ(b.spec_value("g_conv_dim"), 4);
   auto g2 = models::make_generator(b, path);
   auto x = torch::rand({1, 3, 32, 32});
   auto c = models::one_hot(torch::tensor({2}, torch::kLong), 4);

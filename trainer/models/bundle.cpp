@@ -17,6 +17,19 @@ namespace {
 
 constexpr const char* kFormat = "culturegan-generator-bundle";
 
+// The spec keys each model kind must have, in write order.
+const std::map<std::string, std::vector<std::string>>& spec_keys() {
+  static const std::map<std::string, std::vector<std::string>> keys = {
+      {"stargan",
+       {"num_cultures", "image_size", "g_conv_dim", "g_res_blocks", "d_conv_dim", "d_layers"}},
+      {"starganv2",
+       {"num_cultures", "image_size", "g_conv_dim", "g_res_blocks", "d_conv_dim", "z_dim",
+        "style_dim"}},
+      {"cyclegan", {"num_cultures", "image_size", "g_conv_dim", "g_res_blocks"}},
+      {"dcgan", {"num_cultures", "image_size", "z_dim", "g_conv_dim"}}};
+  return keys;
+}
+
 // CRC-32 over a canonical byte stream of the bundle's content.
 std::string checksum(const GeneratorBundle& b) {
   uLong crc = crc32(0L, Z_NULL, 0);
@@ -24,8 +37,9 @@ std::string checksum(const GeneratorBundle& b) {
     crc = crc32(crc, reinterpret_cast<const Bytef*>(s.data()), static_cast<uInt>(s.size()));
   };
   add(b.model);
-  add(fmt::format("{},{},{},{},{},{}", b.spec.num_cultures, b.spec.image_size, b.spec.g_conv_dim,
-                  b.spec.g_res_blocks, b.spec.d_conv_dim, b.spec.d_layers));
+  std::string spec;  // the spec's values in order, comma-separated
+  for (const auto& [key, v] : b.spec) spec += (spec.empty() ? "" : ",") + std::to_string(v);
+  add(spec);
   for (const auto& c : b.cultures) add(c + "\n");
   add(b.normalisation);
   for (const auto& [name, t] : b.weights) {
@@ -45,12 +59,7 @@ std::string checksum(const GeneratorBundle& b) {
 
 c10::impl::GenericDict to_dict(const GeneratorBundle& b) {
   c10::impl::GenericDict spec(c10::StringType::get(), c10::IntType::get());
-  spec.insert("num_cultures", b.spec.num_cultures);
-  spec.insert("image_size", b.spec.image_size);
-  spec.insert("g_conv_dim", b.spec.g_conv_dim);
-  spec.insert("g_res_blocks", b.spec.g_res_blocks);
-  spec.insert("d_conv_dim", b.spec.d_conv_dim);
-  spec.insert("d_layers", b.spec.d_layers);
+  for (const auto& [key, v] : b.spec) spec.insert(key, v);
   c10::List<std::string> cultures;
   for (const auto& c : b.cultures) cultures.push_back(c);
   c10::impl::GenericDict weights(c10::StringType::get(), c10::TensorType::get());
@@ -61,7 +70,7 @@ c10::impl::GenericDict to_dict(const GeneratorBundle& b) {
   d.insert("model", b.model);
   d.insert("spec", spec);
   d.insert("cultures", cultures);
-  d.insert("image_size", b.spec.image_size);
+  d.insert("image_size", b.image_size());
   d.insert("normalisation", b.normalisation);
   d.insert("weights", weights);
   d.insert("checksum", checksum(b));
@@ -82,15 +91,96 @@ c10::IValue field(const c10::impl::GenericDict& d, const std::string& path, cons
 
 }  // namespace
 
+int64_t GeneratorBundle::spec_value(const std::string& key) const {
+  for (const auto& [k, v] : spec)
+    if (k == key) return v;
+  throw BundleError(fmt::format("spec.{}: missing from the {} bundle", key, model));
+}
+
+void add_weights(GeneratorBundle& b, const std::string& prefix, const torch::nn::Module& module) {
+  const std::string pre = prefix.empty() ? "" : prefix + ".";
+  for (const auto& p : module.named_parameters())
+    b.weights.emplace_back(pre + p.key(),
+                           p.value().detach().to(torch::kCPU, torch::kFloat).clone());
+  for (const auto& p : module.named_buffers())
+    b.weights.emplace_back(pre + p.key(),
+                           p.value().detach().to(torch::kCPU, torch::kFloat).clone());
+}
+
+void load_weights(const GeneratorBundle& bundle, const std::string& prefix,
+                  torch::nn::Module& module, const std::string& origin) {
+  torch::NoGradGuard no_grad;
+  const std::string pre = prefix.empty() ? "" : prefix + ".";
+  std::map<std::string, torch::Tensor> by_name(bundle.weights.begin(), bundle.weights.end());
+  auto load = [&](const std::string& name, torch::Tensor& dst) {
+    auto it = by_name.find(pre + name);
+    if (it == by_name.end())
+      fail(origin, "weights", fmt::format("missing tensor '{}'", pre + name));
+    if (!it->second.sizes().equals(dst.sizes()))
+      fail(origin, "weights",
+           fmt::format("tensor '{}': expected shape {}, found {}", pre + name,
+                       fmt::join(dst.sizes(), "x"), fmt::join(it->second.sizes(), "x")));
+    dst.copy_(it->second);
+  };
+  for (auto& p : module.named_parameters()) load(p.key(), p.value());
+  for (auto& p : module.named_buffers()) load(p.key(), p.value());
+  module.eval();
+}
+
 GeneratorBundle make_bundle(const StarGanGenerator& generator,
                             const std::vector<std::string>& cultures) {
   GeneratorBundle b;
-  b.spec = generator->spec();
+  const StarGanSpec& s = generator->spec();
+  b.model = "stargan";
+  b.spec = {{"num_cultures", s.num_cultures}, {"image_size", s.image_size},
+            {"g_conv_dim", s.g_conv_dim},     {"g_res_blocks", s.g_res_blocks},
+            {"d_conv_dim", s.d_conv_dim},     {"d_layers", s.d_layers}};
   b.cultures = cultures;
-  for (const auto& p : generator->named_parameters())
-    b.weights.emplace_back(p.key(), p.value().detach().to(torch::kCPU, torch::kFloat).clone());
-  for (const auto& p : generator->named_buffers())
-    b.weights.emplace_back(p.key(), p.value().detach().to(torch::kCPU, torch::kFloat).clone());
+  add_weights(b, "", *generator);
+  return b;
+}
+
+GeneratorBundle make_starganv2_bundle(const StarGanV2Spec& s, const torch::nn::Module& g,
+                                      const torch::nn::Module& f, const torch::nn::Module& e,
+                                      const std::vector<std::string>& cultures) {
+  GeneratorBundle b;
+  b.model = "starganv2";
+  b.spec = {{"num_cultures", s.num_cultures}, {"image_size", s.image_size},
+            {"g_conv_dim", s.g_conv_dim},     {"g_res_blocks", s.g_res_blocks},
+            {"d_conv_dim", s.d_conv_dim},     {"z_dim", s.z_dim},
+            {"style_dim", s.style_dim}};
+  b.cultures = cultures;
+  add_weights(b, "G", g);
+  add_weights(b, "F", f);
+  add_weights(b, "E", e);
+  return b;
+}
+
+GeneratorBundle make_cyclegan_bundle(int64_t image_size, int64_t g_conv_dim, int64_t res_blocks,
+                                     const torch::nn::Module& g_ab, const torch::nn::Module& g_ba,
+                                     const std::vector<std::string>& cultures) {
+  GeneratorBundle b;
+  b.model = "cyclegan";
+  b.spec = {{"num_cultures", 2},
+            {"image_size", image_size},
+            {"g_conv_dim", g_conv_dim},
+            {"g_res_blocks", res_blocks}};
+  b.cultures = cultures;
+  add_weights(b, "G_AB", g_ab);
+  add_weights(b, "G_BA", g_ba);
+  return b;
+}
+
+GeneratorBundle make_dcgan_bundle(const DcganSpec& s, const torch::nn::Module& g,
+                                  const std::vector<std::string>& cultures) {
+  GeneratorBundle b;
+  b.model = "dcgan";
+  b.spec = {{"num_cultures", s.num_cultures},
+            {"image_size", s.image_size},
+            {"z_dim", s.z_dim},
+            {"g_conv_dim", s.g_conv_dim}};
+  b.cultures = cultures;
+  add_weights(b, "G", g);
   return b;
 }
 
@@ -148,14 +238,19 @@ GeneratorBundle load_bundle(const std::string& path) {
   GeneratorBundle b;
   try {
     b.model = field(d, path, "model").toStringRef();
+    const auto keys = spec_keys().find(b.model);
+    if (keys == spec_keys().end())
+      fail(path, "model",
+           fmt::format("expected \"stargan\", \"starganv2\", \"cyclegan\" or \"dcgan\", found "
+                       "\"{}\"",
+                       b.model));
     const auto spec = field(d, path, "spec").toGenericDict();
-    auto get = [&](const char* k) { return field(spec, path, k, "spec.").toInt(); };
-    b.spec.num_cultures = get("num_cultures");
-    b.spec.image_size = get("image_size");
-    b.spec.g_conv_dim = get("g_conv_dim");
-    b.spec.g_res_blocks = get("g_res_blocks");
-    b.spec.d_conv_dim = get("d_conv_dim");
-    b.spec.d_layers = get("d_layers");
+    for (const auto& k : keys->second)
+      b.spec.emplace_back(k, field(spec, path, k, "spec.").toInt());
+    if (static_cast<size_t>(spec.size()) != keys->second.size())
+      fail(path, "spec",
+           fmt::format("expected the {} keys {}, found {} keys", b.model,
+                       fmt::join(keys->second, ", "), spec.size()));
     for (const auto& c : field(d, path, "cultures").toListRef())
       b.cultures.push_back(c.toStringRef());
     b.normalisation = field(d, path, "normalisation").toStringRef();
@@ -165,11 +260,9 @@ GeneratorBundle load_bundle(const std::string& path) {
     fail(path, "content",
          fmt::format("a field has the wrong type: {}", e.what_without_backtrace()));
   }
-  if (b.model != "stargan")
-    fail(path, "model", fmt::format("expected \"stargan\", found \"{}\"", b.model));
-  if (static_cast<int64_t>(b.cultures.size()) != b.spec.num_cultures)
+  if (static_cast<int64_t>(b.cultures.size()) != b.num_cultures())
     fail(path, "cultures",
-         fmt::format("expected {} names (spec.num_cultures), found {}", b.spec.num_cultures,
+         fmt::format("expected {} names (spec.num_cultures), found {}", b.num_cultures(),
                      b.cultures.size()));
   const std::string want = field(d, path, "checksum").toStringRef();
   const std::string got = checksum(b);
@@ -180,21 +273,17 @@ GeneratorBundle load_bundle(const std::string& path) {
 }
 
 StarGanGenerator make_generator(const GeneratorBundle& bundle, const std::string& origin) {
-  StarGanGenerator g(bundle.spec);
-  torch::NoGradGuard no_grad;
-  std::map<std::string, torch::Tensor> by_name(bundle.weights.begin(), bundle.weights.end());
-  auto load = [&](const std::string& name, torch::Tensor& dst) {
-    auto it = by_name.find(name);
-    if (it == by_name.end()) fail(origin, "weights", fmt::format("missing tensor '{}'", name));
-    if (!it->second.sizes().equals(dst.sizes()))
-      fail(origin, "weights",
-           fmt::format("tensor '{}': expected shape {}, found {}", name,
-                       fmt::join(dst.sizes(), "x"), fmt::join(it->second.sizes(), "x")));
-    dst.copy_(it->second);
-  };
-  for (auto& p : g->named_parameters()) load(p.key(), p.value());
-  for (auto& p : g->named_buffers()) load(p.key(), p.value());
-  g->eval();
+  if (bundle.model != "stargan")
+    fail(origin, "model", fmt::format("expected \"stargan\", found \"{}\"", bundle.model));
+  StarGanSpec spec;
+  spec.num_cultures = bundle.num_cultures();
+  spec.image_size = bundle.image_size();
+  spec.g_conv_dim = bundle.spec_value("g_conv_dim");
+  spec.g_res_blocks = bundle.spec_value("g_res_blocks");
+  spec.d_conv_dim = bundle.spec_value("d_conv_dim");
+  spec.d_layers = bundle.spec_value("d_layers");
+  StarGanGenerator g(spec);
+  load_weights(bundle, "", *g, origin);
   return g;
 }
 

@@ -1,14 +1,17 @@
-// The generator bundle: one self-describing file with everything culturegan-infer needs.
-// It is a torch pickle (torch::pickle_save) of a dict, so Python reads it with
-// `torch.load(path)`:
+// The generator bundle: one self-describing file with everything culturegan-infer needs, for
+// every model kind. It is a torch pickle (torch::pickle_save) of a dict, so Python reads it
+// with `torch.load(path)`:
 //   format        "culturegan-generator-bundle"
 //   version       1
-//   model         "stargan"
-//   spec          {"num_cultures", "image_size", "g_conv_dim", "g_res_blocks", "d_conv_dim",
-//   "d_layers"}: int cultures      [str]  (culture vector index → name) image_size    int (training
-//   resolution S) normalisation "[-1,1]" (input and output: x = pixel / 127.5 - 1) weights
-//   {parameter or buffer name: float32 tensor} of G_ema checksum      CRC-32 (zlib) of the
-//   canonical serialisation of everything above, hex
+//   model         "stargan" | "starganv2" | "cyclegan" | "dcgan"
+//   spec          {str: int} architecture, keys per model (kSpecKeys in bundle.cpp)
+//   cultures      [str]  culture index → name (cyclegan: [domain A, domain B])
+//   image_size    int    training resolution S
+//   normalisation "[-1,1]" (input and output: x = pixel / 127.5 - 1)
+//   weights       {name: float32 tensor}: the EMA / exported generator networks' parameters
+//                 and buffers; stargan: G's names; other models: "<net>.<name>" with nets
+//                 starganv2 G, F, E; cyclegan G_AB, G_BA; dcgan G
+//   checksum      CRC-32 (zlib) of the canonical serialisation of everything above, hex
 // Documented in docs/bundle-format.md.
 #pragma once
 #include <map>
@@ -19,6 +22,8 @@
 #include <torch/torch.h>
 
 #include "trainer/models/stargan.h"
+#include "trainer/models/starganv2.h"
+#include "trainer/models/zoo.h"
 
 namespace culturegan::models {
 
@@ -29,27 +34,55 @@ class BundleError : public std::runtime_error {
 
 struct GeneratorBundle {
   std::string model = "stargan";
-  StarGanSpec spec;
+  std::vector<std::pair<std::string, int64_t>> spec;  ///< architecture, in write order
   std::vector<std::string> cultures;
   std::string normalisation = "[-1,1]";
   std::vector<std::pair<std::string, torch::Tensor>> weights;  ///< in module order
+
+  /// spec[key]; throws BundleError "spec.<key>: missing" when absent.
+  int64_t spec_value(const std::string& key) const;
+  int64_t image_size() const { return spec_value("image_size"); }
+  int64_t num_cultures() const { return spec_value("num_cultures"); }
 };
 
 constexpr int64_t kBundleVersion = 1;
 
-/// Collects G's parameters and buffers (as float32 CPU copies) into a bundle.
+/// Appends `module`'s parameters and buffers (float32 CPU copies) to bundle.weights, named
+/// "<prefix>.<name>" (just "<name>" when prefix is empty).
+void add_weights(GeneratorBundle& bundle, const std::string& prefix,
+                 const torch::nn::Module& module);
+
+/// Copies the bundle's "<prefix>.<name>" tensors into `module`'s parameters and buffers and
+/// sets eval mode. Throws BundleError "<origin>: weights: ..." naming a missing tensor or one
+/// with the wrong shape.
+void load_weights(const GeneratorBundle& bundle, const std::string& prefix,
+                  torch::nn::Module& module, const std::string& origin);
+
+/// model "stargan": G's weights (no prefix) and its StarGanSpec.
 GeneratorBundle make_bundle(const StarGanGenerator& generator,
                             const std::vector<std::string>& cultures);
+/// model "starganv2": G_ema, F_ema and E_ema as G, F, E.
+GeneratorBundle make_starganv2_bundle(const StarGanV2Spec& spec, const torch::nn::Module& g,
+                                      const torch::nn::Module& f, const torch::nn::Module& e,
+                                      const std::vector<std::string>& cultures);
+/// model "cyclegan": G_AB (A → B) and G_BA; cultures = {A, B}.
+GeneratorBundle make_cyclegan_bundle(int64_t image_size, int64_t g_conv_dim, int64_t res_blocks,
+                                     const torch::nn::Module& g_ab, const torch::nn::Module& g_ba,
+                                     const std::vector<std::string>& cultures);
+/// model "dcgan": G_ema as G (noise + culture → image).
+GeneratorBundle make_dcgan_bundle(const DcganSpec& spec, const torch::nn::Module& g,
+                                  const std::vector<std::string>& cultures);
 
 /// Writes atomically (temp file + fsync + rename). Throws BundleError naming the path.
 void save_bundle(const std::string& path, const GeneratorBundle& bundle);
 
-/// Reads and verifies format, version, checksum, and that `cultures` matches spec.num_cultures.
+/// Reads and verifies format, version, model, that spec has the model's keys, that `cultures`
+/// has spec.num_cultures names, and the checksum.
 /// Throws BundleError "<path>: <field>: expected ..., found ...".
 GeneratorBundle load_bundle(const std::string& path);
 
-/// Builds a generator from the bundle's spec and loads its weights (eval mode).
-/// Throws BundleError if a weight is missing or has the wrong shape.
+/// model "stargan": builds G from the bundle's spec and loads its weights (eval mode).
+/// Throws BundleError if the model is another kind, or a weight is missing or misshapen.
 StarGanGenerator make_generator(const GeneratorBundle& bundle, const std::string& origin);
 
 }  // namespace culturegan::models
