@@ -152,6 +152,9 @@ const std::vector<Entry>& schema() {
             &DistributedConfig::scrub_non_finite),
       entry("sample.source_culture", Kind::kString, &Config::sample, &SampleConfig::source_culture),
       entry("sample.count", Kind::kInt, &Config::sample, &SampleConfig::count),
+      entry("eval.every", Kind::kInt, &Config::eval, &EvalConfig::every),
+      entry("eval.classifier", Kind::kString, &Config::eval, &EvalConfig::classifier),
+      entry("eval.classifier_width", Kind::kInt, &Config::eval, &EvalConfig::classifier_width),
   };
   return s;
 }
@@ -344,6 +347,13 @@ void validate(const Config& c, const std::string& origin) {
   check_positive(origin, "distributed.timeout_s", c.distributed.timeout_s);
   check_positive(origin, "distributed.check_every", double(c.distributed.check_every), true);
   check_positive(origin, "sample.count", double(c.sample.count), true);
+  check_positive(origin, "eval.every", double(c.eval.every), true);
+  check_positive(origin, "eval.classifier_width", double(c.eval.classifier_width));
+  if (c.eval.every > 0 && c.eval.classifier.empty())
+    throw ConfigError(fmt::format(
+        "{}: key 'eval.classifier': eval.every = {} needs a culture classifier file (make one "
+        "with `culturegan-eval --corpus C.h5 --classifier FILE`), found none",
+        origin, c.eval.every));
 }
 
 }  // namespace

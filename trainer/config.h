@@ -91,6 +91,12 @@ struct SampleConfig {
   int64_t count = 8;                     ///< sample.count: rows
 };
 
+struct EvalConfig {
+  int64_t every = 0;              ///< eval.every: steps between evaluations on rank 0 (0 = off)
+  std::string classifier;         ///< eval.classifier: file from culturegan-eval --classifier
+  int64_t classifier_width = 32;  ///< eval.classifier_width: its --width
+};
+
 struct Config {
   RunConfig run;
   DataConfig data;
@@ -101,6 +107,7 @@ struct Config {
   CheckpointConfig checkpoint;
   DistributedConfig distributed;
   SampleConfig sample;
+  EvalConfig eval;
 
   /// The resolved config as TOML (every key, defaults filled in); what checkpoints store.
   std::string to_toml() const;

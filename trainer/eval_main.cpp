@@ -16,8 +16,7 @@
 #include <CLI/CLI.hpp>
 
 #include "data/corpus_reader.h"
-#include "trainer/eval/metrics.h"
-#include "trainer/models/culture_generator.h"
+#include "trainer/eval/eval_inputs.h"
 
 using namespace culturegan;
 
@@ -43,24 +42,7 @@ int main(int argc, char** argv) {
     if (threads > 0) torch::set_num_threads(threads);
     data::CorpusReader corpus(corpus_path);
     const auto& cultures = corpus.cultures();
-    const int64_t s = corpus.image_size(), n = corpus.size();
-    auto u8 = torch::empty({n, s, s, 3}, torch::kUInt8);
-    corpus.read_images(0, n, u8.data_ptr<uint8_t>());
-    auto all = u8.permute({0, 3, 1, 2}).to(torch::kFloat).div(127.5).sub(1.0).contiguous();
-    auto labels = torch::from_blob(const_cast<int32_t*>(corpus.labels().data()), {n}, torch::kInt)
-                      .to(torch::kLong);
-    auto pick = [&](const std::vector<int64_t>& idx) {
-      return torch::from_blob(const_cast<int64_t*>(idx.data()), {static_cast<int64_t>(idx.size())},
-                              torch::kLong)
-          .clone();
-    };
-    eval::EvalSet set;
-    set.cultures = cultures;
-    auto tr = pick(corpus.train_indices()), va = pick(corpus.val_indices());
-    set.train_images = all.index_select(0, tr);
-    set.train_labels = labels.index_select(0, tr);
-    set.val_images = all.index_select(0, va);
-    set.val_labels = labels.index_select(0, va);
+    const eval::EvalSet set = eval::load_eval_set(corpus);
 
     eval::CultureClassifier clf{nullptr};
     if (!classifier_path.empty() && std::filesystem::exists(classifier_path)) {
@@ -88,36 +70,11 @@ int main(int argc, char** argv) {
           fmt::format("--source {}: not a culture of {}", source, corpus_path));
 
     eval::TranslateFn translate;
-    std::unique_ptr<models::CultureGenerator> gen;
-    std::vector<int64_t> to_bundle;  // corpus culture index → bundle culture index
     if (!bundle_path.empty()) {
-      auto bundle = models::load_bundle(bundle_path);
-      if (bundle.image_size() != s)
-        throw std::invalid_argument(
-            fmt::format("{}: image_size: expected the corpus's {}, found {}", bundle_path, s,
-                        bundle.image_size()));
-      for (const auto& c : cultures) {
-        auto it = std::find(bundle.cultures.begin(), bundle.cultures.end(), c);
-        if (it == bundle.cultures.end())
-          throw std::invalid_argument(
-              fmt::format("{}: cultures: the corpus culture \"{}\" is missing (the {} bundle "
-                          "knows {})",
-                          bundle_path, c, bundle.model, fmt::join(bundle.cultures, ", ")));
-        to_bundle.push_back(it - bundle.cultures.begin());
-      }
-      gen = models::make_culture_generator(bundle, bundle_path);
-      if (!gen->translates())
-        throw std::invalid_argument(fmt::format(
-            "{}: model: a {} bundle generates from noise; culturegan-eval needs a translator",
-            bundle_path, bundle.model));
-      const int64_t bc = static_cast<int64_t>(bundle.cultures.size());
-      const int64_t src = to_bundle[static_cast<size_t>(eopts.source)];
-      translate = [&, bc, src](const torch::Tensor& x, const torch::Tensor& c) {
-        auto cb = torch::zeros({c.size(0), bc});
-        for (size_t i = 0; i < to_bundle.size(); ++i)
-          cb.select(1, to_bundle[i]).copy_(c.select(1, static_cast<int64_t>(i)));
-        return gen->translate(x, cb, src, 0);
-      };
+      std::shared_ptr<models::CultureGenerator> gen =
+          models::make_culture_generator(models::load_bundle(bundle_path), bundle_path);
+      translate =
+          eval::bundle_translate_fn(gen, cultures, corpus.image_size(), eopts.source, bundle_path);
     }
     const auto report = eval::evaluate(clf, set, translate, eopts);
     const std::string json = report.to_json(cultures, eopts.source);

@@ -17,6 +17,7 @@
 #include "distributed/gradient_reducer.h"
 #include "trainer/algorithm_factory.h"
 #include "trainer/checkpoint.h"
+#include "trainer/periodic_eval.h"
 #include "trainer/progress.h"
 #include "trainer/sample_grid.h"
 #include "trainer/signals.h"
@@ -235,6 +236,23 @@ int run_training(const TrainOptions& options, const distributed::ProcessEnv& env
     std::fflush(stdout);
   }
 
+  // In-training evaluation on rank 0; a bad [eval] setting stops every rank with one line.
+  std::unique_ptr<PeriodicEval> periodic_eval;
+  {
+    std::string eval_error;
+    if (root && cfg.eval.every > 0) try {
+        periodic_eval = std::make_unique<PeriodicEval>(cfg, *corpus);
+      } catch (const std::exception& e) {
+        eval_error = e.what();
+      }
+    auto bad = torch::tensor({eval_error.empty() ? 0.0 : 1.0}, torch::kDouble);
+    comm->all_reduce(bad, distributed::ReduceOp::kSum, "eval_setup_check");
+    if (bad.item<double>() > 0) {
+      if (root) fmt::print(stderr, "culturegan-train: error: {}\n", eval_error);
+      return kExitBadInput;
+    }
+  }
+
   Progress progress(state.step, cfg.train.steps, env.world_size * cfg.train.batch_size,
                     cfg.train.log_every_s);
   // Rank 0's loss terms, one JSON line per step (appended across resumes): the input of
@@ -315,6 +333,12 @@ int run_training(const TrainOptions& options, const distributed::ProcessEnv& env
     if (cfg.checkpoint.every > 0 && state.step % cfg.checkpoint.every == 0 &&
         state.step < cfg.train.steps && !save_checkpoint())
       return kExitError;
+    if (periodic_eval && periodic_eval->due(state.step) && metrics_log) {
+      const std::string line = periodic_eval->run(algo, state.step);
+      metrics_log << line << "\n";
+      metrics_log.flush();
+      fmt::print("culturegan-train: eval {}\n", line);
+    }
     if (root && cfg.train.sample_every > 0 && state.step % cfg.train.sample_every == 0)
       write_sample_grid(fmt::format("{}/samples/step-{:09d}.png", cfg.run.dir, state.step), algo,
                         sources, num_cultures, device);

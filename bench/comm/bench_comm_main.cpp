@@ -1,7 +1,8 @@
 // culturegan-bench-comm [--json]: run under `mpirun -np 2`. In one run:
 //  (a) all-reduce algbw/busbw (nccl-tests definitions) for 4 KB .. 256 MB;
 //  (b) the real G+D gradient set (quickstart StarGAN) reduced per tensor, fused in the
-//      reducer's buckets, and as one MPI_Allreduce of the same bytes;
+//      reducer's buckets, and as one MPI_Allreduce of the same bytes; the same for the
+//      starganv2 recipe's G+F+E+D set (many small tensors: AdaIN and per-culture heads);
 //  (c) training images/s at 1 and 2 ranks for culturegan-train and PyTorch DDP (gloo).
 // Ratios are against references measured in the same run, so machine speed cancels out.
 #include <mpi.h>
@@ -18,6 +19,7 @@
 #include "bench/comm/train_scaling.h"
 #include "distributed/communicator.h"
 #include "trainer/models/stargan.h"
+#include "trainer/models/starganv2.h"
 
 namespace cgd = culturegan::distributed;
 namespace cb = culturegan::bench;
@@ -100,34 +102,64 @@ int main(int argc, char** argv) {
                     r.busbw_gbs));
 
   // (b)
-  culturegan::models::StarGanSpec spec;
-  spec.num_cultures = 6;
-  spec.image_size = 64;
-  spec.g_conv_dim = 16;
-  spec.g_res_blocks = 2;
-  spec.d_conv_dim = 16;
-  culturegan::models::StarGanGenerator g(spec);
-  culturegan::models::StarGanDiscriminator d(spec);
-  std::vector<torch::Tensor> grads;
-  for (auto& p : g->parameters()) grads.push_back(torch::randn_like(p));
-  for (auto& p : d->parameters()) grads.push_back(torch::randn_like(p));
-  const auto gs = cb::gradient_set(*comm, grads, 1.0, 25.0, reps);
-  const double fused_vs_single = gs.single_allreduce_s / gs.fused_comm_s;
-  const double fused_pack_vs_single = gs.single_allreduce_s / gs.fused_s;
-  const double fused_vs_per_tensor = gs.per_tensor_s / gs.fused_comm_s;
-  const double fused_pack_vs_per_tensor = gs.per_tensor_s / gs.fused_s;
-  std::string buckets;
-  for (size_t i = 0; i < gs.bucket_bytes.size(); ++i)
-    buckets += (i ? ", " : "") + std::to_string(gs.bucket_bytes[i]);
-  say(fmt::format(
-      "(b) quickstart G+D gradients: {} tensors, {} bytes, buckets [{}]\n"
-      "    per tensor {:.1f} us, fused buckets {:.1f} us (with pack/unpack {:.1f} us; blocking per "
-      "bucket "
-      "{:.1f} us), one MPI_Allreduce {:.1f} us\n    fused_vs_single_allreduce {:.3f} (with pack "
-      "{:.3f}), fused_vs_per_tensor {:.2f}\n",
-      gs.tensors, gs.bytes, buckets, gs.per_tensor_s * 1e6, gs.fused_comm_s * 1e6, gs.fused_s * 1e6,
-      gs.fused_blocking_s * 1e6, gs.single_allreduce_s * 1e6, fused_vs_single, fused_pack_vs_single,
-      fused_vs_per_tensor, fused_pack_vs_per_tensor));
+  struct SetRatios {
+    cb::GradientSetResult r;
+    std::string buckets;
+    double vs_single = 0, pack_vs_single = 0, vs_per_tensor = 0, pack_vs_per_tensor = 0;
+  };
+  auto measure = [&](const std::vector<torch::Tensor>& grads, const std::string& name) {
+    SetRatios out;
+    out.r = cb::gradient_set(*comm, grads, 1.0, 25.0, reps);
+    const auto& gs = out.r;
+    out.vs_single = gs.single_allreduce_s / gs.fused_comm_s;
+    out.pack_vs_single = gs.single_allreduce_s / gs.fused_s;
+    out.vs_per_tensor = gs.per_tensor_s / gs.fused_comm_s;
+    out.pack_vs_per_tensor = gs.per_tensor_s / gs.fused_s;
+    for (size_t i = 0; i < gs.bucket_bytes.size(); ++i)
+      out.buckets += (i ? ", " : "") + std::to_string(gs.bucket_bytes[i]);
+    say(fmt::format(
+        "(b) {} gradients: {} tensors, {} bytes, buckets [{}]\n"
+        "    per tensor {:.1f} us, fused buckets {:.1f} us (with pack/unpack {:.1f} us; blocking "
+        "per bucket {:.1f} us), one MPI_Allreduce {:.1f} us\n    fused_vs_single_allreduce {:.3f} "
+        "(with pack {:.3f}), fused_vs_per_tensor {:.2f} (with pack {:.2f})\n",
+        name, gs.tensors, gs.bytes, out.buckets, gs.per_tensor_s * 1e6, gs.fused_comm_s * 1e6,
+        gs.fused_s * 1e6, gs.fused_blocking_s * 1e6, gs.single_allreduce_s * 1e6, out.vs_single,
+        out.pack_vs_single, out.vs_per_tensor, out.pack_vs_per_tensor));
+    return out;
+  };
+  std::vector<torch::Tensor> grads, grads_v2;
+  {
+    culturegan::models::StarGanSpec spec;  // configs/quickstart.toml
+    spec.num_cultures = 6;
+    spec.image_size = 64;
+    spec.g_conv_dim = 16;
+    spec.g_res_blocks = 2;
+    spec.d_conv_dim = 16;
+    culturegan::models::StarGanGenerator g(spec);
+    culturegan::models::StarGanDiscriminator d(spec);
+    for (auto& p : g->parameters()) grads.push_back(torch::randn_like(p));
+    for (auto& p : d->parameters()) grads.push_back(torch::randn_like(p));
+    culturegan::models::StarGanV2Spec v2;  // configs/starganv2.toml
+    v2.num_cultures = 6;
+    v2.image_size = 64;
+    v2.g_conv_dim = 16;
+    v2.g_res_blocks = 2;
+    v2.d_conv_dim = 16;
+    v2.z_dim = 16;
+    culturegan::models::StarGanV2Generator g2(v2);
+    culturegan::models::StarGanV2Mapping f2(v2);
+    culturegan::models::StarGanV2Trunk e2(v2, v2.style_dim), d2(v2, 1);
+    for (auto* m :
+         std::initializer_list<torch::nn::Module*>{g2.get(), f2.get(), e2.get(), d2.get()})
+      for (auto& p : m->parameters()) grads_v2.push_back(torch::randn_like(p));
+  }
+  const SetRatios q = measure(grads, "quickstart stargan G+D");
+  const SetRatios v = measure(grads_v2, "starganv2 recipe G+F+E+D");
+  const auto& gs = q.r;
+  const double fused_vs_single = q.vs_single, fused_pack_vs_single = q.pack_vs_single;
+  const double fused_vs_per_tensor = q.vs_per_tensor,
+               fused_pack_vs_per_tensor = q.pack_vs_per_tensor;
+  const std::string& buckets = q.buckets;
 
   // (c)
   cb::ScalingResult sc;
@@ -166,13 +198,20 @@ int main(int argc, char** argv) {
         "\"fused_with_pack_vs_per_tensor\": %.4f, "
         "\"images_per_second\": {\"train_1\": %.3f, \"train_2\": %.3f, \"ddp_1\": %.3f, \"ddp_2\": "
         "%.3f}, "
-        "\"scaling_2_ranks\": %.4f, \"ddp_scaling_2_ranks\": %.4f, \"commands\": \"%s\", "
-        "\"errors\": \"%s\"}\n",
+        "\"scaling_2_ranks\": %.4f, \"ddp_scaling_2_ranks\": %.4f, "
+        "\"gradient_set_starganv2\": {\"tensors\": %lld, \"bytes\": %lld, \"bucket_bytes\": [%s], "
+        "\"per_tensor_us\": %.2f, \"fused_us\": %.2f, \"fused_with_pack_us\": %.2f, "
+        "\"single_allreduce_us\": %.2f, \"fused_vs_single_allreduce\": %.4f, "
+        "\"fused_vs_per_tensor\": %.4f, \"fused_with_pack_vs_per_tensor\": %.4f}, "
+        "\"commands\": \"%s\", \"errors\": \"%s\"}\n",
         env.world_size, sweep.c_str(), static_cast<long long>(gs.tensors),
         static_cast<long long>(gs.bytes), buckets.c_str(), gs.per_tensor_s * 1e6,
         gs.fused_comm_s * 1e6, gs.fused_s * 1e6, gs.fused_blocking_s * 1e6,
         gs.single_allreduce_s * 1e6, fused_vs_single, fused_pack_vs_single, fused_vs_per_tensor,
         fused_pack_vs_per_tensor, sc.train_1, sc.train_2, sc.ddp_1, sc.ddp_2, scaling, ddp_scaling,
+        static_cast<long long>(v.r.tensors), static_cast<long long>(v.r.bytes), v.buckets.c_str(),
+        v.r.per_tensor_s * 1e6, v.r.fused_comm_s * 1e6, v.r.fused_s * 1e6,
+        v.r.single_allreduce_s * 1e6, v.vs_single, v.vs_per_tensor, v.pack_vs_per_tensor,
         json_escape(sc.commands).c_str(), json_escape(sc.error).c_str());
   }
   return 0;

@@ -82,6 +82,11 @@ TEST(Config, RangesAndChoicesAreChecked) {
             std::string::npos);
   EXPECT_NE(error_of("[train]\nsteps = 1\n").find("'data.corpus': required"), std::string::npos);
   EXPECT_NE(error_of(kBase, {"data.image_size=66"}).find("multiple of 4"), std::string::npos);
+  const std::string e = error_of(kBase, {"eval.every=100"});
+  EXPECT_NE(e.find("key 'eval.classifier': eval.every = 100 needs a culture classifier file"),
+            std::string::npos)
+      << e;
+  EXPECT_EQ(error_of(kBase, {"eval.every=100", "eval.classifier=clf.pt"}), "");
 }
 
 TEST(Config, ResolvedTomlRoundTripsWithTheSameHash) {

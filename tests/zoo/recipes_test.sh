@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every recipe trains 3 steps under mpirun -np 2 and resumes to 4 (tiny sizes via --set);
 # the translator also runs with WGAN-GP + lazy R1 + DiffAugment, and culturegan-eval writes
-# its JSON report for the translator's bundle.
+# its JSON report for the translator's bundle. In-training evaluation (eval.every) writes
+# metrics.jsonl lines; every recipe's bundle feeds culturegan-infer.
 set -euo pipefail
 BIN=${CULTUREGAN_BIN_DIR:?}; SRC=${CULTUREGAN_SOURCE_DIR:?}; CORPUS=${CULTUREGAN_CORPUS_DIR:-}
 if [ ! -d "$CORPUS" ]; then echo "SKIP: the shared corpus is not at '$CORPUS' (set CULTUREGAN_CORPUS_DIR)"; exit 77; fi
@@ -57,6 +58,37 @@ grep -q '"D_main.gp"' "$work/run-stargan/metrics.jsonl" || fail "stargan: no WGA
 [ -s "$work/clf.pt" ] || fail "the classifier was not saved"
 "$BIN/culturegan-eval" --corpus "$work/c.h5" --classifier "$work/clf.pt" --width 4 > "$work/ceiling.json" 2> "$work/eval2.log"
 grep -q "loaded classifier" "$work/eval2.log" || fail "eval did not reuse the saved classifier"
+# In-training evaluation: every 2 steps rank 0 scores the generator into metrics.jsonl; a
+# missing classifier stops every rank with exit 2 and one line naming the key and the file.
+mpirun -np 2 --oversubscribe "$BIN/culturegan-train" --config "$SRC/configs/quickstart.toml" --set "data.corpus=$work/c.h5" \
+  --set "run.dir=$work/run-eval" "${tiny[@]}" --set model.g_res_blocks=1 --set train.steps=4 --set eval.every=2 \
+  --set "eval.classifier=$work/clf.pt" --set eval.classifier_width=4 > "$work/evalrun.log" 2>&1 ||
+  { cat "$work/evalrun.log"; fail "training with eval.every failed"; }
+[ "$(grep -c '"eval.target_accuracy_mean"' "$work/run-eval/metrics.jsonl")" = 2 ] ||
+  { cat "$work/run-eval/metrics.jsonl"; fail "metrics.jsonl lacks the eval lines of steps 2 and 4"; }
+set +e
+mpirun -np 2 --oversubscribe "$BIN/culturegan-train" --config "$SRC/configs/quickstart.toml" --set "data.corpus=$work/c.h5" \
+  --set "run.dir=$work/run-eval2" "${tiny[@]}" --set train.steps=2 --set eval.every=1 \
+  --set "eval.classifier=$work/nope.pt" > "$work/evalbad.log" 2>&1
+rc=$?; set -e
+[ $rc -eq 2 ] || { cat "$work/evalbad.log"; fail "a missing eval.classifier gave exit $rc, not 2"; }
+grep -q "key 'eval.classifier': $work/nope.pt: no such file" "$work/evalbad.log" || { cat "$work/evalbad.log"; fail "no clear eval.classifier error"; }
+
+# Every recipe's bundle feeds culturegan-infer (and the translators culturegan-eval).
+photos=("$work/in/photo/"*); refs=("$work/in/ukiyo_e/"*)
+"$BIN/culturegan-infer" --bundle "$work/run-starganv2/generator.bundle" --input "${photos[0]}" --target ukiyo_e \
+  --reference "${refs[0]}" --output "$work/v2ref.png" > /dev/null || fail "infer --reference on the starganv2 bundle"
+"$BIN/culturegan-infer" --bundle "$work/run-starganv2/generator.bundle" --input "${photos[0]}" --target all \
+  --output "$work/v2all" > /dev/null || fail "infer on the starganv2 bundle"
+"$BIN/culturegan-infer" --bundle "$work/run-cyclegan/generator.bundle" --input "${photos[0]}" --target ukiyo_e \
+  --output "$work/cyc.png" > /dev/null || fail "infer on the cyclegan bundle"
+"$BIN/culturegan-infer" --bundle "$work/run-dcgan/generator.bundle" --count 2 --target all --output "$work/dcgan" > /dev/null ||
+  fail "infer --count on the dcgan bundle"
+[ -s "$work/v2ref.png" ] && [ -s "$work/cyc.png" ] && [ "$(ls "$work/dcgan" | wc -l)" = 12 ] || fail "recipe bundles: missing outputs"
+"$BIN/culturegan-eval" --corpus "$work/c.h5" --bundle "$work/run-starganv2/generator.bundle" --classifier "$work/clf.pt" \
+  --width 4 > "$work/v2eval.json" 2> "$work/v2eval.log" || { cat "$work/v2eval.log"; fail "eval of the starganv2 bundle"; }
+grep -q '"target_accuracy_mean"' "$work/v2eval.json" || fail "no starganv2 eval report"
+
 "${CULTUREGAN_PYTHON:-/usr/bin/python3}" - "$work/report.json" <<'PYEOF'
 import json, sys
 r = json.load(open(sys.argv[1]))
