@@ -27,6 +27,13 @@ namespace culturegan::trainer {
 namespace fs = std::filesystem;
 namespace {
 
+// True when any rank passes `failed`: one sum all-reduce, so every rank takes the same exit.
+bool any_rank_failed(distributed::Communicator& comm, bool failed, const std::string& tag) {
+  auto flag = torch::tensor({failed ? 1.0 : 0.0}, torch::kDouble);
+  comm.all_reduce(flag, distributed::ReduceOp::kSum, tag);
+  return flag.item<double>() > 0;
+}
+
 torch::Device choose_device(const std::string& want, int local_rank) {
   if (want == "cpu") return torch::kCPU;
   if (want == "cuda" && !torch::cuda::is_available())
@@ -245,9 +252,7 @@ int run_training(const TrainOptions& options, const distributed::ProcessEnv& env
       } catch (const std::exception& e) {
         eval_error = e.what();
       }
-    auto bad = torch::tensor({eval_error.empty() ? 0.0 : 1.0}, torch::kDouble);
-    comm->all_reduce(bad, distributed::ReduceOp::kSum, "eval_setup_check");
-    if (bad.item<double>() > 0) {
+    if (any_rank_failed(*comm, !eval_error.empty(), "eval_setup_check")) {
       if (root) fmt::print(stderr, "culturegan-train: error: {}\n", eval_error);
       return kExitBadInput;
     }
@@ -262,7 +267,7 @@ int run_training(const TrainOptions& options, const distributed::ProcessEnv& env
   // Rank 0 saves; every rank learns whether it worked (one all-reduce), so a failed save
   // (disk full, unwritable directory) stops every rank cleanly with kExitError.
   auto save_checkpoint = [&]() -> bool {
-    auto failed = torch::zeros({1}, torch::kDouble);
+    bool failed = false;
     if (root) {
       try {
         const std::string dir = checkpointer.save(state, algo, cfg);
@@ -275,13 +280,12 @@ int run_training(const TrainOptions& options, const distributed::ProcessEnv& env
                    state.step, e.what(),
                    prev.empty() ? "no earlier checkpoint"
                                 : "the previous checkpoint " + prev.back() + " is intact");
-        failed.fill_(1.0);
+        failed = true;
       }
       std::fflush(stdout);
       std::fflush(stderr);
     }
-    comm->all_reduce(failed, distributed::ReduceOp::kSum, "checkpoint_status");
-    return failed.item<double>() == 0;
+    return !any_rank_failed(*comm, failed, "checkpoint_status");
   };
 
   for (int64_t step = state.step; step < cfg.train.steps; ++step) {
