@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "common/atomic_write.h"
 #include "data/corpus_format.h"
 #include "data/corpus_reader.h"
 #include "data/corpus_writer.h"
@@ -175,9 +176,8 @@ IngestReport ingest(const IngestOptions& opt, std::ostream& log) {
                                     report.cultures[c]));
   report.images_written = writer.size();
   writer.finish(opt.val_fraction, opt.seed);
-  fs::rename(partial, opt.output_path, ec);
-  if (ec)
-    throw std::runtime_error(opt.output_path + ": cannot rename " + partial + ": " + ec.message());
+  // fsync the finished HDF5 file, rename it into place, fsync the folder.
+  common::commit_file(partial, opt.output_path);
 
   // Read the result back: validates it and gives the split counts.
   const CorpusReader check(opt.output_path);

@@ -7,8 +7,81 @@
 
 #include "distributed/mpi_communicator.h"
 #include "distributed/nccl_communicator.h"
+#include "distributed/strict_data_plane.h"
 
 namespace culturegan::distributed {
+namespace {
+
+// Keeps an async collective registered with the monitor until it has completed.
+class MonitoredWork : public Work {
+ public:
+  MonitoredWork(std::shared_ptr<Work> inner, std::shared_ptr<CollectiveMonitor> monitor,
+                uint64_t handle)
+      : inner_(std::move(inner)), monitor_(std::move(monitor)), handle_(handle) {}
+  ~MonitoredWork() override {
+    if (!done_) wait();
+  }
+  bool test() override {
+    if (!done_ && inner_->test()) finish();
+    return done_;
+  }
+  void wait() override {
+    if (done_) return;
+    inner_->wait();
+    finish();
+  }
+
+ private:
+  void finish() {
+    done_ = true;
+    monitor_->leave(handle_);
+  }
+  std::shared_ptr<Work> inner_;
+  std::shared_ptr<CollectiveMonitor> monitor_;
+  uint64_t handle_;
+  bool done_ = false;
+};
+
+}  // namespace
+
+Communicator::Communicator(int rank, int world_size, std::shared_ptr<CollectiveMonitor> monitor)
+    : rank_(rank), world_size_(world_size), monitor_(std::move(monitor)) {}
+
+Communicator::~Communicator() = default;
+
+void Communicator::all_reduce(torch::Tensor& tensor, ReduceOp op, const std::string& tag) {
+  CollectiveMonitor::Scope scope(*monitor_, tag);
+  do_all_reduce(tensor, op);
+}
+
+void Communicator::broadcast(torch::Tensor& tensor, int root, const std::string& tag) {
+  CollectiveMonitor::Scope scope(*monitor_, tag);
+  do_broadcast(tensor, root);
+}
+
+std::vector<torch::Tensor> Communicator::all_gather(const torch::Tensor& tensor,
+                                                    const std::string& tag) {
+  CollectiveMonitor::Scope scope(*monitor_, tag);
+  return do_all_gather(tensor);
+}
+
+void Communicator::barrier(const std::string& tag) {
+  CollectiveMonitor::Scope scope(*monitor_, tag);
+  do_barrier();
+}
+
+std::shared_ptr<Work> Communicator::all_reduce_async(torch::Tensor tensor, ReduceOp op,
+                                                     const std::string& tag) {
+  const uint64_t handle = monitor_->enter(tag);
+  std::shared_ptr<Work> inner;
+  try {
+    inner = do_all_reduce_async(std::move(tensor), op);
+  } catch (...) {
+    monitor_->leave(handle);
+    throw;
+  }
+  return std::make_shared<MonitoredWork>(std::move(inner), monitor_, handle);
+}
 
 std::unique_ptr<Communicator> make_communicator(const std::string& backend, const ProcessEnv& env) {
   return make_communicator(backend, env, WatchdogOptions{});
@@ -16,15 +89,28 @@ std::unique_ptr<Communicator> make_communicator(const std::string& backend, cons
 
 std::unique_ptr<Communicator> make_communicator(const std::string& backend, const ProcessEnv& env,
                                                 const WatchdogOptions& watchdog) {
-  if (backend == "mpi") return make_mpi_communicator(env, watchdog);
-  if (backend == "nccl") return make_nccl_communicator(env, watchdog);
-  if (backend == "auto") {
-    if (nccl_compiled_in() && torch::cuda::is_available())
-      return make_nccl_communicator(env, watchdog);
-    return make_mpi_communicator(env, watchdog);
+  if (backend != "mpi" && backend != "nccl" && backend != "auto")
+    throw CommunicatorError(fmt::format(
+        "distributed.backend: expected \"auto\", \"mpi\" or \"nccl\", found \"{}\"", backend));
+  return make_communicator(backend, env, std::make_shared<CollectiveMonitor>(env, watchdog));
+}
+
+std::unique_ptr<Communicator> make_communicator(const std::string& backend, const ProcessEnv& env,
+                                                std::shared_ptr<CollectiveMonitor> monitor) {
+  std::unique_ptr<Communicator> comm;
+  if (backend == "mpi") {
+    comm = make_mpi_communicator(env, monitor);
+  } else if (backend == "nccl") {
+    comm = make_nccl_communicator(env, monitor);
+  } else if (backend == "auto") {
+    comm = nccl_compiled_in() && torch::cuda::is_available() ? make_nccl_communicator(env, monitor)
+                                                             : make_mpi_communicator(env, monitor);
+  } else {
+    throw CommunicatorError(fmt::format(
+        "distributed.backend: expected \"auto\", \"mpi\" or \"nccl\", found \"{}\"", backend));
   }
-  throw CommunicatorError(fmt::format(
-      "distributed.backend: expected \"auto\", \"mpi\" or \"nccl\", found \"{}\"", backend));
+  if (strict_data_plane_requested()) comm = make_strict_data_plane(std::move(comm));
+  return comm;
 }
 
 void broadcast_tensors(Communicator& comm, const std::vector<torch::Tensor>& tensors, int root) {

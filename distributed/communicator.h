@@ -11,6 +11,7 @@
 
 #include <torch/torch.h>
 
+#include "distributed/collective_monitor.h"
 #include "distributed/process_env.h"
 #include "distributed/watchdog.h"
 
@@ -34,33 +35,59 @@ class Work {
   virtual void wait() = 0;
 };
 
+/// The data plane: collectives over tensors on the training device (gradient buckets,
+/// initial weights). Host values that ranks must agree on (flags, counters, strings) go over
+/// the ControlPlane (control_plane.h) instead, whatever backend carries the tensors: NCCL
+/// rejects host tensors.
+///
+/// The public calls are the same for every backend: each gives the collective its sequence
+/// number, the stall switch and the watchdog through the shared CollectiveMonitor, then calls
+/// the backend's do_*() (Horovod-style: one backend per file).
 class Communicator {
  public:
-  virtual ~Communicator() = default;
-  virtual int rank() const = 0;
-  virtual int world_size() const = 0;
+  virtual ~Communicator();
+  int rank() const { return rank_; }
+  int world_size() const { return world_size_; }
   /// "mpi" or "nccl".
   virtual std::string backend() const = 0;
 
   /// In-place all-reduce of a contiguous tensor (float32/float64/float16/bfloat16/int32/
   /// int64/uint8; kAverage needs a floating dtype). `tag` names the collective for the
-  /// watchdog (phase/bucket); the communicator appends the sequence number.
+  /// watchdog (phase/bucket); the monitor gives it the next sequence number.
   /// Throws CommunicatorError for a non-contiguous tensor, a wrong device or dtype.
-  virtual void all_reduce(torch::Tensor& tensor, ReduceOp op, const std::string& tag = "") = 0;
+  void all_reduce(torch::Tensor& tensor, ReduceOp op, const std::string& tag = "");
   /// In-place broadcast from `root`.
-  virtual void broadcast(torch::Tensor& tensor, int root, const std::string& tag = "") = 0;
+  void broadcast(torch::Tensor& tensor, int root, const std::string& tag = "");
   /// Gathers `tensor` from every rank: result[r] is rank r's tensor (same shape/dtype).
-  virtual std::vector<torch::Tensor> all_gather(const torch::Tensor& tensor,
-                                                const std::string& tag = "") = 0;
-  virtual void barrier(const std::string& tag = "") = 0;
+  std::vector<torch::Tensor> all_gather(const torch::Tensor& tensor, const std::string& tag = "");
+  void barrier(const std::string& tag = "");
 
   /// Starts an in-place all-reduce and returns at once (MPI_Iallreduce; NCCL on the
   /// communication stream). The tensor must stay alive and untouched until wait().
   /// Collectives still match by call order: start them in the same order on every rank.
-  virtual std::shared_ptr<Work> all_reduce_async(torch::Tensor tensor, ReduceOp op,
-                                                 const std::string& tag = "") = 0;
-  /// Number of collectives this communicator has started (the watchdog's sequence number).
-  virtual uint64_t sequence() const = 0;
+  /// The watchdog watches it until Work::test() returns true or Work::wait() returns.
+  std::shared_ptr<Work> all_reduce_async(torch::Tensor tensor, ReduceOp op,
+                                         const std::string& tag = "");
+  /// Number of collectives started so far through this communicator's monitor (the
+  /// watchdog's sequence number; the control plane's collectives count too when it shares
+  /// the monitor).
+  uint64_t sequence() const { return monitor_->sequence(); }
+  /// The monitor shared with a ControlPlane (make_control_plane).
+  const std::shared_ptr<CollectiveMonitor>& monitor() const { return monitor_; }
+
+ protected:
+  Communicator(int rank, int world_size, std::shared_ptr<CollectiveMonitor> monitor);
+  virtual void do_all_reduce(torch::Tensor& tensor, ReduceOp op) = 0;
+  virtual void do_broadcast(torch::Tensor& tensor, int root) = 0;
+  virtual std::vector<torch::Tensor> do_all_gather(const torch::Tensor& tensor) = 0;
+  virtual void do_barrier() = 0;
+  virtual std::shared_ptr<Work> do_all_reduce_async(torch::Tensor tensor, ReduceOp op) = 0;
+
+ private:
+  friend class StrictDataPlane;  // test-only double (strict_data_plane.h) forwards do_*()
+  int rank_ = 0;
+  int world_size_ = 1;
+  std::shared_ptr<CollectiveMonitor> monitor_;
 };
 
 /// backend: "mpi", "nccl" or "auto" (nccl when LibTorch sees CUDA and NCCL is compiled
@@ -71,6 +98,9 @@ class Communicator {
 std::unique_ptr<Communicator> make_communicator(const std::string& backend, const ProcessEnv& env);
 std::unique_ptr<Communicator> make_communicator(const std::string& backend, const ProcessEnv& env,
                                                 const WatchdogOptions& watchdog);
+/// The same with a given monitor (shared with a ControlPlane).
+std::unique_ptr<Communicator> make_communicator(const std::string& backend, const ProcessEnv& env,
+                                                std::shared_ptr<CollectiveMonitor> monitor);
 
 /// Broadcasts every tensor (parameters and buffers) from `root` in place, so all ranks
 /// start from rank 0's initial weights. Tensors of one dtype are packed into one flat

@@ -35,62 +35,51 @@ uint64_t tensor_checksum(const torch::Tensor& tensor) {
   return h;
 }
 
-void check_consistency(Communicator& comm,
+void check_consistency(ControlPlane& control,
                        const std::vector<std::pair<std::string, torch::Tensor>>& named_tensors,
                        int64_t step) {
   const int64_t n = static_cast<int64_t>(named_tensors.size());
-  // Element 0 is the list length, so a rank with another model is caught too.
-  torch::Tensor mine = torch::empty({n + 1}, torch::kLong);
-  auto* m = mine.data_ptr<int64_t>();
-  m[0] = n;
+  std::vector<int64_t> mine(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i)
-    m[i + 1] = static_cast<int64_t>(tensor_checksum(named_tensors[i].second));
-  // Lengths may differ between ranks: gather the lengths first, then fixed-size rows.
-  const torch::Device device =
-      comm.backend() == "nccl" ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
-  torch::Tensor len = torch::full({1}, n, torch::kLong).to(device);
-  int64_t longest = n;
-  const auto lengths = comm.all_gather(len, fmt::format("consistency/lengths/step{}", step));
-  std::vector<int> length_mismatch;
-  std::vector<int64_t> length_of;
-  for (const auto& l : lengths) length_of.push_back(l.item<int64_t>());
-  for (size_t r = 0; r < length_of.size(); ++r) {
-    longest = std::max(longest, length_of[r]);
-    if (length_of[r] != length_of[0]) length_mismatch.push_back(static_cast<int>(r));
-  }
-  torch::Tensor row = torch::zeros({longest + 1}, torch::kLong);
-  row.narrow(0, 0, n + 1).copy_(mine);
-  row = row.to(device);
-  const auto rows = comm.all_gather(row, fmt::format("consistency/checksums/step{}", step));
+    mine[i] = static_cast<int64_t>(tensor_checksum(named_tensors[i].second));
+  // Host checksums over the control plane (lengths may differ between ranks).
+  const auto rows = control.all_gather(mine, fmt::format("consistency/checksums/step{}", step));
   auto join = [](const std::vector<int>& v) {
     std::string s;
     for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
     return s;
   };
+  std::vector<int> length_mismatch;
+  for (size_t r = 0; r < rows.size(); ++r)
+    if (rows[r].size() != rows[0].size()) length_mismatch.push_back(static_cast<int>(r));
   if (!length_mismatch.empty()) {
     throw ConsistencyError(
         fmt::format("consistency check at step {}: ranks {} pass {} tensors, rank 0 passes {}; "
                     "the replicas have different models",
-                    step, join(length_mismatch), length_of[length_mismatch[0]], length_of[0]),
+                    step, join(length_mismatch), rows[length_mismatch[0]].size(), rows[0].size()),
         "", length_mismatch);
   }
-  const torch::Tensor all = torch::stack(rows).cpu();  // [world, longest + 1]
-  const auto a = all.accessor<int64_t, 2>();
-  for (int64_t i = 1; i <= n; ++i) {
+  for (int64_t i = 0; i < n; ++i) {
     std::vector<int> differ;
-    for (int64_t r = 1; r < all.size(0); ++r) {
-      if (a[r][i] != a[0][i]) differ.push_back(static_cast<int>(r));
-    }
+    for (size_t r = 1; r < rows.size(); ++r)
+      if (rows[r][i] != rows[0][i]) differ.push_back(static_cast<int>(r));
     if (!differ.empty()) {
-      const std::string& name = named_tensors[i - 1].first;
+      const std::string& name = named_tensors[i].first;
       throw ConsistencyError(fmt::format("consistency check at step {}: tensor '{}' (#{} of {}) "
                                          "differs on ranks {} from rank 0; the "
                                          "replicas have diverged (non-deterministic op, a "
                                          "rank-local update, or a missed all-reduce)",
-                                         step, name, i - 1, n, join(differ)),
+                                         step, name, i, n, join(differ)),
                              name, differ);
     }
   }
+}
+
+void check_consistency(Communicator& comm,
+                       const std::vector<std::pair<std::string, torch::Tensor>>& named_tensors,
+                       int64_t step) {
+  auto control = make_control_plane(comm);
+  check_consistency(*control, named_tensors, step);
 }
 
 }  // namespace culturegan::distributed

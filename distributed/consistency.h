@@ -9,6 +9,7 @@
 #include <torch/torch.h>
 
 #include "distributed/communicator.h"
+#include "distributed/control_plane.h"
 
 namespace culturegan::distributed {
 
@@ -31,13 +32,18 @@ class ConsistencyError : public std::runtime_error {
 /// same averaged gradient with the same optimizer). CUDA tensors are hashed on the host.
 uint64_t tensor_checksum(const torch::Tensor& tensor);
 
-/// Collective (one all-gather of one int64 per tensor, over every rank): compares every
-/// rank's checksums with rank 0's. Call it every distributed.check_every steps with all
-/// parameters and buffers (names as in named_parameters()/named_buffers()).
-/// Throws ConsistencyError("consistency check at step 300: tensor 'D.conv1.weight'
+/// Collective over the control plane (one all-gather of one int64 host checksum per tensor):
+/// compares every rank's checksums with rank 0's, whatever device the tensors are on. Call it every
+/// distributed.check_every steps with all parameters and buffers (names as in
+/// named_parameters()/named_buffers()). Throws ConsistencyError("consistency check at step 300:
+/// tensor 'D.conv1.weight'
 /// (#4 of 52) differs on ranks 1, 3 from rank 0; ...") on every rank; returns normally
 /// when all agree. Every rank must pass the same list (names and count); a rank whose list
 /// is a different length is reported too.
+void check_consistency(ControlPlane& control,
+                       const std::vector<std::pair<std::string, torch::Tensor>>& named_tensors,
+                       int64_t step);
+/// The same over a temporary control plane beside `comm` (sharing its monitor); collective.
 void check_consistency(Communicator& comm,
                        const std::vector<std::pair<std::string, torch::Tensor>>& named_tensors,
                        int64_t step);

@@ -1,6 +1,7 @@
 #include "distributed/gradient_reducer.h"
 
 #include <chrono>
+#include <cmath>
 #include <map>
 #include <mutex>
 #include <unordered_map>
@@ -20,8 +21,9 @@ int64_t now_ns() {
 
 struct Bucket {
   BucketSpec spec;
-  torch::Tensor flat;  // spec.numel elements (+1 flag element for the last bucket)
-  int pending = 0;     // parameters not yet ready this step
+  torch::Tensor
+      flat;         // spec.numel elements (+2 flag elements for the last bucket: late, non-finite)
+  int pending = 0;  // parameters not yet ready this step
   bool launched = false;
   std::shared_ptr<Work> work;
 };
@@ -37,6 +39,7 @@ struct Phase {
   int next_launch = 0;
   int next_test = 0;
   bool late = false;
+  torch::Tensor non_finite;  // this step's flag (finish(phase, flag)), or undefined
   int64_t step = 0;
 };
 
@@ -79,8 +82,15 @@ struct GradientReducer::Impl {
     }
     if (options.scrub_non_finite)
       bucket.flat.narrow(0, 0, bucket.spec.numel).nan_to_num_(0.0, 0.0, 0.0);
-    if (b + 1 == static_cast<int>(ph.buckets.size()))
+    if (b + 1 == static_cast<int>(ph.buckets.size())) {
       bucket.flat[bucket.spec.numel].fill_(ph.late ? 1.0 : 0.0);
+      // This rank's non-finite flag, a device value: copied, never read before the reduction.
+      torch::Tensor flag = bucket.flat.narrow(0, bucket.spec.numel + 1, 1);
+      if (ph.non_finite.defined())
+        flag.copy_(ph.non_finite.reshape({1}));
+      else
+        flag.zero_();
+    }
     bucket.launched = true;
     log(ReducerEvent::Kind::kBucketStart, ph, b, from_hook);
     bucket.work = comm.all_reduce_async(bucket.flat, ReduceOp::kAverage,
@@ -164,7 +174,7 @@ void GradientReducer::declare_phase(const std::string& name,
   for (size_t b = 0; b < specs.size(); ++b) {
     Bucket bucket;
     bucket.spec = std::move(specs[b]);
-    const int64_t extra = b + 1 == specs.size() ? 1 : 0;
+    const int64_t extra = b + 1 == specs.size() ? 2 : 0;
     bucket.flat =
         torch::zeros({bucket.spec.numel + extra},
                      torch::TensorOptions().dtype(bucket.spec.dtype).device(bucket.spec.device));
@@ -219,7 +229,9 @@ void GradientReducer::begin(const std::string& name) {
   im.log(ReducerEvent::Kind::kBegin, ph);
 }
 
-void GradientReducer::finish(const std::string& name) {
+void GradientReducer::finish(const std::string& name) { finish(name, torch::Tensor()); }
+
+int GradientReducer::finish(const std::string& name, const torch::Tensor& non_finite) {
   Impl& im = *impl_;
   std::lock_guard<std::mutex> lock(im.mutex);
   Phase& ph = im.find(name);
@@ -229,9 +241,26 @@ void GradientReducer::finish(const std::string& name) {
                     im.active < 0 ? std::string("none") : im.phases[im.active].name));
   im.log(ReducerEvent::Kind::kFinishEnter, ph);
   torch::NoGradGuard no_grad;
+  if (non_finite.defined() && non_finite.numel() != 1)
+    throw ReducerError(
+        fmt::format("gradient reducer: finish('{}'): the non-finite flag has {} "
+                    "elements, expected 1",
+                    name, non_finite.numel()));
+  ph.non_finite = non_finite.defined() ? non_finite.detach() : torch::Tensor();
   while (ph.next_launch < static_cast<int>(ph.buckets.size()))
     im.launch(ph, ph.next_launch++, false);
   for (auto& b : ph.buckets) b.work->wait();
+  int non_finite_ranks = 0;
+  if (ph.buckets.empty() && non_finite.defined()) {
+    // No gradient to carry the flag: reduce the flag alone.
+    torch::Tensor flag = non_finite.detach().to(torch::kFloat).reshape({1}).clone();
+    im.comm.all_reduce(flag, ReduceOp::kSum, fmt::format("{}/non_finite/step{}", ph.name, ph.step));
+    non_finite_ranks = static_cast<int>(std::lround(flag.item<double>()));
+  } else if (non_finite.defined()) {
+    const double mean = ph.buckets.back().flat[ph.buckets.back().spec.numel + 1].item<double>();
+    non_finite_ranks = static_cast<int>(std::lround(mean * im.comm.world_size()));
+  }
+  ph.non_finite = torch::Tensor();
   const bool redo = ph.learned && !ph.buckets.empty() &&
                     ph.buckets.back().flat[ph.buckets.back().spec.numel].item<double>() != 0.0;
   if (redo) {
@@ -269,6 +298,7 @@ void GradientReducer::finish(const std::string& name) {
   ++ph.step;
   im.active = -1;
   im.log(ReducerEvent::Kind::kFinishExit, ph);
+  return non_finite_ranks;
 }
 
 std::vector<int64_t> GradientReducer::bucket_numels(const std::string& phase) const {

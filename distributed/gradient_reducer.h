@@ -14,8 +14,10 @@
 //    in the same order. A parameter used twice in one backward (G(G(x,c'),c)) fires once
 //    per backward (autograd sums both paths before the leaf); several backward calls in
 //    one phase fire several times, and the learned count covers that.
-//  * The last bucket always starts in finish() and carries one extra element: "some
-//    hook fired after its bucket had started" (a graph that changed). If any rank sets it,
+//  * The last bucket always starts in finish() and carries two extra elements: "some
+//    hook fired after its bucket had started" (a graph that changed), and the phase's
+//    non-finite flag (finish(phase, flag)), so ranks agree on a non-finite loss without a
+//    collective or a host read of their own. If any rank sets it,
 //    every rank re-reduces the phase from .grad() synchronously and raises the learned
 //    counts, so the result is always exact.
 //  * finish() waits for every bucket and writes the averages into .grad() (a parameter with
@@ -78,6 +80,13 @@ class GradientReducer {
   void begin(const std::string& phase);
   /// Throws ReducerError if `phase` is not the open phase.
   void finish(const std::string& phase);
+  /// The same, carrying this rank's non-finite flag with the phase's last bucket (no extra
+  /// collective, no host read before the reduction): `non_finite` is a 1-element tensor on
+  /// the buckets' device, 1 when this rank's loss was non-finite, else 0 (undefined = 0).
+  /// Returns the number of ranks whose flag was 1, read after the reduction. Gradients are
+  /// reduced either way; the caller skips the optimizer step when the result is > 0.
+  /// Throws ReducerError as finish(phase) does, or for a flag of another size.
+  int finish(const std::string& phase, const torch::Tensor& non_finite);
 
   /// Bucket sizes in elements, in start order (tests, benchmarks).
   std::vector<int64_t> bucket_numels(const std::string& phase) const;

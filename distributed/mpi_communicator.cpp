@@ -9,8 +9,6 @@
 
 #include <fmt/format.h>
 
-#include "distributed/fault.h"
-
 namespace culturegan::distributed {
 
 MPI_Datatype mpi_datatype(torch::ScalarType dtype) {
@@ -91,13 +89,11 @@ void check_average(const torch::Tensor& t, ReduceOp op) {
 class MpiWork : public Work {
  public:
   MpiWork(torch::Tensor target, torch::Tensor wire, std::vector<MPI_Request> requests,
-          double divisor, Watchdog* watchdog, uint64_t handle)
+          double divisor)
       : target_(std::move(target)),
         wire_(std::move(wire)),
         requests_(std::move(requests)),
-        divisor_(divisor),
-        watchdog_(watchdog),
-        handle_(handle) {}
+        divisor_(divisor) {}
   ~MpiWork() override {
     if (!done_) wait();
   }
@@ -122,43 +118,35 @@ class MpiWork : public Work {
     done_ = true;
     if (divisor_ != 1.0) wire_.div_(divisor_);
     if (!wire_.is_same(target_)) target_.copy_(wire_);
-    if (watchdog_) watchdog_->leave(handle_);
   }
   torch::Tensor target_, wire_;
   std::vector<MPI_Request> requests_;
   double divisor_;
-  Watchdog* watchdog_;
-  uint64_t handle_;
   bool done_ = false;
 };
 
 class MpiCommunicator : public Communicator {
  public:
-  MpiCommunicator(const ProcessEnv& env, const WatchdogOptions& wd) {
+  MpiCommunicator(const ProcessEnv& env, std::shared_ptr<CollectiveMonitor> monitor)
+      : Communicator(env.rank, env.world_size, std::move(monitor)) {
     MPI_Comm_dup(MPI_COMM_WORLD, &comm_);
     MPI_Comm_rank(comm_, &rank_);
     MPI_Comm_size(comm_, &size_);
-    if (wd.timeout_s > 0)
-      watchdog_ = std::make_unique<Watchdog>(wd, MPI_COMM_WORLD, env.mpi_thread_multiple);
   }
   ~MpiCommunicator() override {
-    watchdog_.reset();
     int finalized = 0;
     MPI_Finalized(&finalized);
     if (!finalized) MPI_Comm_free(&comm_);
   }
-  int rank() const override { return rank_; }
-  int world_size() const override { return size_; }
   std::string backend() const override { return "mpi"; }
-  uint64_t sequence() const override { return seq_; }
 
-  void all_reduce(torch::Tensor& tensor, ReduceOp op, const std::string& tag) override {
+ protected:
+  void do_all_reduce(torch::Tensor& tensor, ReduceOp op) override {
     check_cpu(tensor, "all_reduce");
     check_average(tensor, op);
     torch::Tensor wire =
         needs_float_staging(tensor.scalar_type()) ? tensor.to(torch::kFloat) : tensor;
     const MPI_Datatype type = mpi_datatype(wire.scalar_type());
-    Scope scope(this, tag);
     const int64_t n = wire.numel();
     const int64_t elem = wire.element_size();
     auto* base = static_cast<char*>(wire.data_ptr());
@@ -178,16 +166,12 @@ class MpiCommunicator : public Communicator {
     if (!wire.is_same(tensor)) tensor.copy_(wire);
   }
 
-  std::shared_ptr<Work> all_reduce_async(torch::Tensor tensor, ReduceOp op,
-                                         const std::string& tag) override {
+  std::shared_ptr<Work> do_all_reduce_async(torch::Tensor tensor, ReduceOp op) override {
     check_cpu(tensor, "all_reduce_async");
     check_average(tensor, op);
     torch::Tensor wire =
         needs_float_staging(tensor.scalar_type()) ? tensor.to(torch::kFloat) : tensor;
     const MPI_Datatype type = mpi_datatype(wire.scalar_type());
-    const uint64_t seq = seq_++;
-    maybe_stall(rank_, seq, tag);
-    const uint64_t handle = watchdog_ ? watchdog_->enter(tag, seq) : 0;
     std::vector<MPI_Request> requests;
     const int64_t n = wire.numel();
     const int64_t elem = wire.element_size();
@@ -200,14 +184,12 @@ class MpiCommunicator : public Communicator {
     }
     const double divisor =
         (op == ReduceOp::kAverage && size_ > 1) ? static_cast<double>(size_) : 1.0;
-    return std::make_shared<MpiWork>(tensor, wire, std::move(requests), divisor, watchdog_.get(),
-                                     handle);
+    return std::make_shared<MpiWork>(tensor, wire, std::move(requests), divisor);
   }
 
-  void broadcast(torch::Tensor& tensor, int root, const std::string& tag) override {
+  void do_broadcast(torch::Tensor& tensor, int root) override {
     check_cpu(tensor, "broadcast");
     check_root(root);
-    Scope scope(this, tag);
     auto* base = static_cast<char*>(tensor.data_ptr());
     const int64_t bytes = tensor.numel() * tensor.element_size();
     std::vector<MPI_Request> requests;
@@ -223,32 +205,27 @@ class MpiCommunicator : public Communicator {
     if (!requests.empty()) polite_wait(requests);
   }
 
-  std::vector<torch::Tensor> all_gather(const torch::Tensor& tensor,
-                                        const std::string& tag) override {
+  std::vector<torch::Tensor> do_all_gather(const torch::Tensor& tensor) override {
     check_cpu(tensor, "all_gather");
     const int64_t bytes = tensor.numel() * tensor.element_size();
     if (bytes > kMaxCount)
       throw CommunicatorError("mpi backend: all_gather of more than 2 GiB per rank");
     torch::Tensor out = torch::empty({size_, tensor.numel()}, tensor.options());
-    {
-      Scope scope(this, tag);
-      if (polite_waits()) {
-        std::vector<MPI_Request> requests(1);
-        MPI_Iallgather(tensor.data_ptr(), static_cast<int>(bytes), MPI_BYTE, out.data_ptr(),
-                       static_cast<int>(bytes), MPI_BYTE, comm_, &requests[0]);
-        polite_wait(requests);
-      } else {
-        MPI_Allgather(tensor.data_ptr(), static_cast<int>(bytes), MPI_BYTE, out.data_ptr(),
-                      static_cast<int>(bytes), MPI_BYTE, comm_);
-      }
+    if (polite_waits()) {
+      std::vector<MPI_Request> requests(1);
+      MPI_Iallgather(tensor.data_ptr(), static_cast<int>(bytes), MPI_BYTE, out.data_ptr(),
+                     static_cast<int>(bytes), MPI_BYTE, comm_, &requests[0]);
+      polite_wait(requests);
+    } else {
+      MPI_Allgather(tensor.data_ptr(), static_cast<int>(bytes), MPI_BYTE, out.data_ptr(),
+                    static_cast<int>(bytes), MPI_BYTE, comm_);
     }
     std::vector<torch::Tensor> result;
     for (int r = 0; r < size_; ++r) result.push_back(out[r].view(tensor.sizes()));
     return result;
   }
 
-  void barrier(const std::string& tag) override {
-    Scope scope(this, tag);
+  void do_barrier() override {
     if (polite_waits()) {
       std::vector<MPI_Request> requests(1);
       MPI_Ibarrier(comm_, &requests[0]);
@@ -259,19 +236,6 @@ class MpiCommunicator : public Communicator {
   }
 
  private:
-  // Registers one blocking collective with the fault switch and the watchdog.
-  struct Scope {
-    Scope(MpiCommunicator* c, const std::string& tag) : comm(c) {
-      const uint64_t seq = c->seq_++;
-      maybe_stall(c->rank_, seq, tag);
-      if (c->watchdog_) handle = c->watchdog_->enter(tag, seq);
-    }
-    ~Scope() {
-      if (comm->watchdog_) comm->watchdog_->leave(handle);
-    }
-    MpiCommunicator* comm;
-    uint64_t handle = 0;
-  };
   void check_root(int root) const {
     if (root < 0 || root >= size_)
       throw CommunicatorError(fmt::format("broadcast root {} outside world size {}", root, size_));
@@ -280,15 +244,13 @@ class MpiCommunicator : public Communicator {
   MPI_Comm comm_ = MPI_COMM_NULL;
   int rank_ = 0;
   int size_ = 1;
-  uint64_t seq_ = 0;
-  std::unique_ptr<Watchdog> watchdog_;
 };
 
 }  // namespace
 
 std::unique_ptr<Communicator> make_mpi_communicator(const ProcessEnv& env,
-                                                    const WatchdogOptions& watchdog) {
-  return std::make_unique<MpiCommunicator>(env, watchdog);
+                                                    std::shared_ptr<CollectiveMonitor> monitor) {
+  return std::make_unique<MpiCommunicator>(env, std::move(monitor));
 }
 
 }  // namespace culturegan::distributed

@@ -21,7 +21,8 @@ MPI_Datatype mpi_datatype(torch::ScalarType dtype);
 /// MPI_Test + sleep (20..200 us backoff), so a rank waiting for a slower one frees its core.
 /// kAverage = MPI_SUM then division by the world size in place.
 /// Messages above INT_MAX elements are split into several calls.
+/// `monitor` numbers and watches every collective (shared with the control plane).
 std::unique_ptr<Communicator> make_mpi_communicator(const ProcessEnv& env,
-                                                    const WatchdogOptions& watchdog);
+                                                    std::shared_ptr<CollectiveMonitor> monitor);
 
 }  // namespace culturegan::distributed

@@ -12,7 +12,6 @@
 #ifdef CULTUREGAN_TORCH_HAS_CUDA
 #include <c10/cuda/CUDAStream.h>
 #endif
-#include "distributed/fault.h"
 #endif
 
 namespace culturegan::distributed {
@@ -21,7 +20,8 @@ namespace culturegan::distributed {
 
 bool nccl_compiled_in() { return false; }
 
-std::unique_ptr<Communicator> make_nccl_communicator(const ProcessEnv&, const WatchdogOptions&) {
+std::unique_ptr<Communicator> make_nccl_communicator(const ProcessEnv&,
+                                                     std::shared_ptr<CollectiveMonitor>) {
   throw CommunicatorError(
       "nccl backend: this build has no NCCL (CMake found no CUDA toolkit + nccl.h; set "
       "CUDAToolkit_ROOT or use distributed.backend = \"mpi\")");
@@ -77,13 +77,8 @@ cudaStream_t compute_stream(int device) {
 
 class NcclWork : public Work {
  public:
-  NcclWork(torch::Tensor tensor, cudaEvent_t done, cudaStream_t compute, Watchdog* wd,
-           uint64_t handle)
-      : tensor_(std::move(tensor)),
-        done_event_(done),
-        compute_(compute),
-        watchdog_(wd),
-        handle_(handle) {}
+  NcclWork(torch::Tensor tensor, cudaEvent_t done, cudaStream_t compute)
+      : tensor_(std::move(tensor)), done_event_(done), compute_(compute) {}
   ~NcclWork() override {
     if (!done_) wait();
     cudaEventDestroy(done_event_);
@@ -102,22 +97,21 @@ class NcclWork : public Work {
   }
 
  private:
-  void finish() {
-    done_ = true;
-    if (watchdog_) watchdog_->leave(handle_);
-  }
+  void finish() { done_ = true; }
   torch::Tensor tensor_;  // keeps the memory alive while NCCL uses it on its stream
   cudaEvent_t done_event_;
   cudaStream_t compute_;
-  Watchdog* watchdog_;
-  uint64_t handle_;
   bool done_ = false;
 };
 
 class NcclCommunicator : public Communicator {
  public:
-  NcclCommunicator(const ProcessEnv& env, const WatchdogOptions& wd, int device_count)
-      : rank_(env.rank), size_(env.world_size), device_(env.local_rank % device_count) {
+  NcclCommunicator(const ProcessEnv& env, std::shared_ptr<CollectiveMonitor> monitor,
+                   int device_count)
+      : Communicator(env.rank, env.world_size, std::move(monitor)),
+        rank_(env.rank),
+        size_(env.world_size),
+        device_(env.local_rank % device_count) {
     check_cuda(cudaSetDevice(device_), "cudaSetDevice");
     ncclUniqueId id;
     if (rank_ == 0) check_nccl(ncclGetUniqueId(&id), "ncclGetUniqueId");
@@ -128,47 +122,40 @@ class NcclCommunicator : public Communicator {
     check_cuda(cudaStreamCreateWithPriority(&stream_, cudaStreamNonBlocking, greatest),
                "cudaStreamCreate");
     check_cuda(cudaEventCreateWithFlags(&ready_, cudaEventDisableTiming), "cudaEventCreate");
-    if (wd.timeout_s > 0)
-      watchdog_ = std::make_unique<Watchdog>(wd, MPI_COMM_WORLD, env.mpi_thread_multiple);
   }
   ~NcclCommunicator() override {
-    watchdog_.reset();
     cudaStreamSynchronize(stream_);
     ncclCommDestroy(comm_);
     cudaEventDestroy(ready_);
     cudaStreamDestroy(stream_);
   }
-  int rank() const override { return rank_; }
-  int world_size() const override { return size_; }
   std::string backend() const override { return "nccl"; }
-  uint64_t sequence() const override { return seq_; }
 
-  std::shared_ptr<Work> all_reduce_async(torch::Tensor tensor, ReduceOp op,
-                                         const std::string& tag) override {
+ protected:
+  std::shared_ptr<Work> do_all_reduce_async(torch::Tensor tensor, ReduceOp op) override {
     check(tensor, "all_reduce");
     const ncclRedOp_t nop = op == ReduceOp::kAverage ? ncclAvg : ncclSum;
-    return launch(tensor, tag, [&](cudaStream_t s) {
+    return launch(tensor, [&](cudaStream_t s) {
       check_nccl(ncclAllReduce(tensor.data_ptr(), tensor.data_ptr(), tensor.numel(),
                                nccl_datatype(tensor.scalar_type()), nop, comm_, s),
                  "ncclAllReduce");
     });
   }
-  void all_reduce(torch::Tensor& tensor, ReduceOp op, const std::string& tag) override {
-    all_reduce_async(tensor, op, tag)->wait();
+  void do_all_reduce(torch::Tensor& tensor, ReduceOp op) override {
+    do_all_reduce_async(tensor, op)->wait();
   }
-  void broadcast(torch::Tensor& tensor, int root, const std::string& tag) override {
+  void do_broadcast(torch::Tensor& tensor, int root) override {
     check(tensor, "broadcast");
-    launch(tensor, tag, [&](cudaStream_t s) {
+    launch(tensor, [&](cudaStream_t s) {
       check_nccl(ncclBroadcast(tensor.data_ptr(), tensor.data_ptr(), tensor.numel(),
                                nccl_datatype(tensor.scalar_type()), root, comm_, s),
                  "ncclBroadcast");
     })->wait();
   }
-  std::vector<torch::Tensor> all_gather(const torch::Tensor& tensor,
-                                        const std::string& tag) override {
+  std::vector<torch::Tensor> do_all_gather(const torch::Tensor& tensor) override {
     check(tensor, "all_gather");
     torch::Tensor out = torch::empty({size_, tensor.numel()}, tensor.options());
-    launch(out, tag, [&](cudaStream_t s) {
+    launch(out, [&](cudaStream_t s) {
       check_nccl(ncclAllGather(tensor.data_ptr(), out.data_ptr(), tensor.numel(),
                                nccl_datatype(tensor.scalar_type()), comm_, s),
                  "ncclAllGather");
@@ -177,9 +164,9 @@ class NcclCommunicator : public Communicator {
     for (int r = 0; r < size_; ++r) result.push_back(out[r].view(tensor.sizes()));
     return result;
   }
-  void barrier(const std::string& tag) override {
+  void do_barrier() override {
     torch::Tensor one = torch::ones({1}, torch::TensorOptions().device(torch::kCUDA, device_));
-    all_reduce(one, ReduceOp::kSum, tag.empty() ? "barrier" : tag);
+    do_all_reduce(one, ReduceOp::kSum);
     check_cuda(cudaStreamSynchronize(compute_stream(device_)), "barrier");
   }
 
@@ -192,10 +179,7 @@ class NcclCommunicator : public Communicator {
       throw CommunicatorError(fmt::format("nccl backend: {} needs a contiguous tensor", what));
   }
   template <typename Fn>
-  std::shared_ptr<Work> launch(const torch::Tensor& tensor, const std::string& tag, Fn&& fn) {
-    const uint64_t seq = seq_++;
-    maybe_stall(rank_, seq, tag);
-    const uint64_t handle = watchdog_ ? watchdog_->enter(tag, seq) : 0;
+  std::shared_ptr<Work> launch(const torch::Tensor& tensor, Fn&& fn) {
     const cudaStream_t compute = compute_stream(device_);
     check_cuda(cudaEventRecord(ready_, compute), "cudaEventRecord");
     check_cuda(cudaStreamWaitEvent(stream_, ready_, 0), "cudaStreamWaitEvent");
@@ -203,21 +187,19 @@ class NcclCommunicator : public Communicator {
     cudaEvent_t done;
     check_cuda(cudaEventCreateWithFlags(&done, cudaEventDisableTiming), "cudaEventCreate");
     check_cuda(cudaEventRecord(done, stream_), "cudaEventRecord");
-    return std::make_shared<NcclWork>(tensor, done, compute, watchdog_.get(), handle);
+    return std::make_shared<NcclWork>(tensor, done, compute);
   }
 
   int rank_, size_, device_;
   ncclComm_t comm_ = nullptr;
   cudaStream_t stream_ = nullptr;
   cudaEvent_t ready_ = nullptr;
-  uint64_t seq_ = 0;
-  std::unique_ptr<Watchdog> watchdog_;
 };
 
 }  // namespace
 
 std::unique_ptr<Communicator> make_nccl_communicator(const ProcessEnv& env,
-                                                     const WatchdogOptions& watchdog) {
+                                                     std::shared_ptr<CollectiveMonitor> monitor) {
   // Every rank checks its GPU, then all agree, so a rank without one cannot leave the
   // others waiting in the NCCL bootstrap.
   int count = 0;
@@ -238,7 +220,7 @@ std::unique_ptr<Communicator> make_nccl_communicator(const ProcessEnv& env,
   if (bad_ranks)
     throw CommunicatorError(
         fmt::format("nccl backend: {} other rank(s) have no usable CUDA device", bad_ranks));
-  return std::make_unique<NcclCommunicator>(env, watchdog, count);
+  return std::make_unique<NcclCommunicator>(env, std::move(monitor), count);
 }
 
 #endif  // CULTUREGAN_HAVE_NCCL

@@ -22,6 +22,6 @@ bool nccl_compiled_in();
 /// a GPU throws locally. The error is raised on every rank alike in the usual case of
 /// a homogeneous job.
 std::unique_ptr<Communicator> make_nccl_communicator(const ProcessEnv& env,
-                                                     const WatchdogOptions& watchdog);
+                                                     std::shared_ptr<CollectiveMonitor> monitor);
 
 }  // namespace culturegan::distributed

@@ -9,7 +9,7 @@
 #include <torch/torch.h>
 
 #include "data/image_io.h"
-#include "trainer/models/culture_generator.h"
+#include "models/culture_generator.h"
 
 namespace culturegan::inference {
 

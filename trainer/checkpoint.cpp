@@ -4,9 +4,6 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include <H5public.h>
-#include <mpi.h>
-
 #include <ATen/CPUGeneratorImpl.h>
 #include <algorithm>
 #include <chrono>
@@ -18,6 +15,9 @@
 
 #include <fmt/format.h>
 #include <toml++/toml.h>
+
+#include "common/atomic_write.h"
+#include "trainer/build_info.h"
 
 namespace culturegan::trainer {
 namespace fs = std::filesystem;
@@ -39,35 +39,21 @@ std::string crc_of_file(const fs::path& p, uintmax_t* size) {
   return fmt::format("{:08x}", crc);
 }
 
+// The shared atomic-write unit, its errors as CheckpointError (same text).
 void fsync_path(const fs::path& p, bool directory) {
-  const int fd = ::open(p.c_str(), directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);
-  if (fd < 0)
-    throw CheckpointError(
-        fmt::format("{}: cannot open to fsync: {}", p.string(), std::strerror(errno)));
-  const int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0)
-    throw CheckpointError(fmt::format("{}: fsync failed: {}", p.string(), std::strerror(errno)));
+  try {
+    common::fsync_path(p.string(), directory);
+  } catch (const common::AtomicWriteError& e) {
+    throw CheckpointError(e.what());
+  }
 }
 
 void write_text(const fs::path& p, const std::string& text) {
-  const int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0)
-    throw CheckpointError(fmt::format("{}: cannot create: {}", p.string(), std::strerror(errno)));
-  size_t off = 0;
-  while (off < text.size()) {
-    const ssize_t w = ::write(fd, text.data() + off, text.size() - off);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) {
-      const int e = errno;
-      ::close(fd);
-      throw CheckpointError(
-          fmt::format("{}: write failed: {}", p.string(), std::strerror(w == 0 ? EIO : e)));
-    }
-    off += static_cast<size_t>(w);
+  try {
+    common::write_file(p.string(), text);
+  } catch (const common::AtomicWriteError& e) {
+    throw CheckpointError(e.what());
   }
-  if (::close(fd) != 0)
-    throw CheckpointError(fmt::format("{}: write failed: {}", p.string(), std::strerror(errno)));
 }
 
 // Serialises an archive into memory. Writing straight to a file makes torch's stream writer
@@ -92,31 +78,7 @@ std::string read_text(const fs::path& p) {
 
 std::string step_name(int64_t step) { return fmt::format("step-{:09d}", step); }
 
-std::string mpi_version() {
-  char buf[MPI_MAX_LIBRARY_VERSION_STRING] = {0};
-  int len = 0;
-  int init = 0;
-  MPI_Initialized(&init);
-  if (!init || MPI_Get_library_version(buf, &len) != MPI_SUCCESS) return "unknown";
-  std::string v(buf, static_cast<size_t>(len));
-  const auto nl = v.find_first_of("\n,");
-  return v.substr(0, nl);
-}
-
 }  // namespace
-
-std::vector<std::pair<std::string, std::string>> library_versions() {
-  unsigned maj = 0, min = 0, rel = 0;
-  H5get_libversion(&maj, &min, &rel);
-  return {{"culturegan", "0.1.0"},
-          {"torch", TORCH_VERSION},
-          {"mpi", mpi_version()},
-          {"hdf5", fmt::format("{}.{}.{}", maj, min, rel)},
-          {"fmt", fmt::format("{}.{}.{}", FMT_VERSION / 10000, FMT_VERSION / 100 % 100,
-                              FMT_VERSION % 100)},
-          {"tomlplusplus", fmt::format("{}.{}.{}", TOML_LIB_MAJOR, TOML_LIB_MINOR, TOML_LIB_PATCH)},
-          {"zlib", ZLIB_VERSION}};
-}
 
 std::string verify_checkpoint(const std::string& dir) {
   const fs::path manifest = fs::path(dir) / "MANIFEST";
@@ -253,53 +215,22 @@ std::string Checkpointer::save(const TrainingState& state, GanAlgorithm& algo, c
   uintmax_t bytes = 0;
   for (const auto& e : fs::directory_iterator(tmp, ec))
     if (e.is_regular_file()) bytes += e.file_size();
-  // A checkpoint of the same step already there (a resumed run saving again): move it
-  // aside first, so a complete step-N exists at every moment but one rename.
-  const fs::path old =
-      fs::path(root_) / fmt::format("{}.old-{}", step_name(state.step), ::getpid());
-  const bool had_old = fs::exists(final_dir, ec);
-  if (had_old) {
-    fs::rename(final_dir, old, ec);
-    if (ec) {
-      std::error_code ignore;
-      fs::remove_all(tmp, ignore);
-      throw CheckpointError(fmt::format("{}: cannot move the old checkpoint aside: {}",
-                                        final_dir.string(), ec.message()));
-    }
-  }
-  fs::rename(tmp, final_dir, ec);
-  if (ec) {
-    const std::string why = ec.message();
-    std::error_code ignore;
-    fs::remove_all(tmp, ignore);
-    if (had_old) fs::rename(old, final_dir, ignore);
-    throw CheckpointError(fmt::format("{}: cannot rename into place: {}", final_dir.string(), why));
-  }
+  // A checkpoint of the same step already there (a resumed run saving again) is moved aside
+  // first, so a complete step-N exists at every moment but one rename.
   try {
-    fsync_path(root_, true);
-    // Point `latest` at it atomically.
-    const fs::path latest_tmp = fs::path(root_) / fmt::format("latest.tmp-{}", ::getpid());
-    try {
-      write_text(latest_tmp, final_dir.filename().string() + "\n");
-      fsync_path(latest_tmp, false);
-    } catch (...) {
-      std::error_code ignore;
-      fs::remove(latest_tmp, ignore);
-      throw;
-    }
-    fs::rename(latest_tmp, fs::path(root_) / "latest", ec);
-    if (ec) throw CheckpointError(fmt::format("{}/latest: cannot update: {}", root_, ec.message()));
-    fsync_path(root_, true);
-  } catch (const CheckpointError&) {
-    // `latest` still names the previous checkpoint; the new directory is complete and
-    // verifies, so resolve("auto") may still use it. Report the failure all the same.
-    if (had_old) {
-      std::error_code ignore;
-      fs::remove_all(old, ignore);
-    }
-    throw;
+    common::commit_directory(tmp.string(), final_dir.string());
+  } catch (const common::AtomicWriteError& e) {
+    throw CheckpointError(e.what());
   }
-  if (had_old) fs::remove_all(old, ec);
+  // Point `latest` at it atomically. On failure `latest` still names the previous
+  // checkpoint; the new directory is complete and verifies, so resolve("auto") may still use
+  // it. The failure is reported all the same.
+  try {
+    common::write_file_atomically((fs::path(root_) / "latest").string(),
+                                  final_dir.filename().string() + "\n");
+  } catch (const common::AtomicWriteError& e) {
+    throw CheckpointError(e.what());
+  }
   // Keep the newest `keep`.
   auto all = list();
   for (size_t i = 0; i + static_cast<size_t>(keep_) < all.size(); ++i) fs::remove_all(all[i], ec);

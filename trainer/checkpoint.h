@@ -22,8 +22,8 @@
 #include <vector>
 
 #include "data/sampler.h"
+#include "trainer/algorithms/gan_algorithm.h"
 #include "trainer/config.h"
-#include "trainer/gan_algorithm.h"
 
 namespace culturegan::trainer {
 
@@ -80,10 +80,6 @@ class Checkpointer {
   uint64_t last_bytes_ = 0;
   double last_seconds_ = 0;
 };
-
-/// Library versions recorded in state.toml's [versions]: culturegan, torch, mpi, hdf5,
-/// fmt, tomlplusplus, zlib (name → version string).
-std::vector<std::pair<std::string, std::string>> library_versions();
 
 /// Checks every file listed in dir/MANIFEST (size and CRC-32). Returns "" when all verify,
 /// else a one-line reason naming the file.

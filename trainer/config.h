@@ -1,9 +1,14 @@
-// Run configuration: TOML file + `--set key=value` overrides, validated against a schema.
+// Run configuration: TOML file + `--set key=value` overrides, validated against the one
+// schema (trainer/config_schema.cpp: each key's type, default, allowed values, the model
+// kinds that read it, and its one-line doc; docs/config.md is generated from it).
+// The field comments below name the keys; the schema holds their documentation.
 #pragma once
 #include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "trainer/choices.h"
 
 namespace culturegan::trainer {
 
@@ -28,22 +33,19 @@ struct DataConfig {
   bool culture_balanced = false;              ///< data.culture_balanced
 };
 struct ModelConfig {
-  std::string kind = "stargan";  ///< model.kind
-  int64_t g_conv_dim = 64;       ///< model.g_conv_dim: first generator width
-  int64_t g_res_blocks = 6;      ///< model.g_res_blocks
-  int64_t d_conv_dim = 64;       ///< model.d_conv_dim
-  int64_t d_layers = 0;          ///< model.d_layers: stride-2 convs in D; 0 = log2(S) - 1
-  int64_t z_dim = 100;           ///< model.z_dim: noise length (dcgan)
+  ModelKind kind = ModelKind::kStargan;  ///< model.kind
+  int64_t g_conv_dim = 64;               ///< model.g_conv_dim: first generator width
+  int64_t g_res_blocks = 6;              ///< model.g_res_blocks
+  int64_t d_conv_dim = 64;               ///< model.d_conv_dim
+  int64_t d_layers = 0;                  ///< model.d_layers: stride-2 convs in D; 0 = log2(S) - 1
+  int64_t z_dim = 100;                   ///< model.z_dim: noise length (dcgan)
   bool spectral_norm =
-      false;             ///< model.spectral_norm: spectral norm on D's convs (dcgan, cyclegan)
-  int64_t domain_a = 0;  ///< model.domain_a: culture index of domain A (cyclegan)
-  int64_t domain_b = 1;  ///< model.domain_b: culture index of domain B (cyclegan)
+      false;  ///< model.spectral_norm: spectral norm on D's convs (dcgan, cyclegan)
 };
 struct LossConfig {
-  std::string adversarial = "lsgan";  ///< loss.adversarial: lsgan | bce | hinge
-  double lambda_cls = 1.0;            ///< loss.lambda_cls
-  double lambda_rec = 10.0;           ///< loss.lambda_rec
-  double lambda_id = 0.0;             ///< loss.lambda_id: identity loss weight (cyclegan)
+  AdversarialLoss adversarial = AdversarialLoss::kLsgan;  ///< loss.adversarial
+  double lambda_cls = 1.0;                                ///< loss.lambda_cls: StarGAN's λ_cls
+  double lambda_rec = 10.0;                               ///< loss.lambda_rec: StarGAN's λ_rec
   double gp_lambda = 10.0;   ///< loss.gp_lambda: WGAN-GP penalty weight (adversarial = wgan-gp)
   double r1_gamma = 0.0;     ///< loss.r1_gamma: R1 weight; > 0 adds a D_reg phase
   int64_t r1_interval = 16;  ///< loss.r1_interval: D_reg runs every this many steps (lazy R1)
@@ -66,22 +68,18 @@ struct TrainConfig {
   double log_every_s = 5.0;  ///< train.log_every_s: progress line period, seconds
   int64_t sample_every = 0;  ///< train.sample_every: sample grid period in steps (0 = end only)
   int64_t threads = 0;       ///< train.threads: intra-op threads per rank (0 = OMP_NUM_THREADS)
-  std::string precision = "fp32";   ///< train.precision: fp32 | bf16
-  std::string device = "auto";      ///< train.device: auto | cpu | cuda
-  std::string non_finite = "stop";  ///< train.non_finite: stop | skip
-  double max_minutes =
-      0.0;  ///< train.max_minutes: stop early (checkpoint, export) after this wall time; 0 = off
-  int64_t pool_size =
-      50;  ///< train.pool_size: fake image pool per domain for D (cyclegan; 0 = off)
+  DeviceChoice device = DeviceChoice::kAuto;            ///< train.device
+  NonFinitePolicy non_finite = NonFinitePolicy::kStop;  ///< train.non_finite
+  double max_minutes = 0.0;  ///< train.max_minutes: wall-time budget (0 = off)
 };
 struct CheckpointConfig {
   int64_t every = 500;  ///< checkpoint.every: steps between checkpoints (0 = only at the end)
   int64_t keep = 3;     ///< checkpoint.keep: newest checkpoints kept
 };
 struct DistributedConfig {
-  std::string backend = "auto";   ///< distributed.backend: auto | mpi | nccl
-  double bucket_mb = 25.0;        ///< distributed.bucket_mb
-  double first_bucket_mb = 1.0;   ///< distributed.first_bucket_mb
+  BackendChoice backend = BackendChoice::kAuto;  ///< distributed.backend
+  double bucket_mb = 25.0;                       ///< distributed.bucket_mb
+  double first_bucket_mb = 1.0;                  ///< distributed.first_bucket_mb
   double timeout_s = 300.0;       ///< distributed.timeout_s: watchdog limit per collective
   int64_t check_every = 100;      ///< distributed.check_every: parameter checksum period (0 = off)
   bool scrub_non_finite = false;  ///< distributed.scrub_non_finite
@@ -97,6 +95,22 @@ struct EvalConfig {
   int64_t classifier_width = 32;  ///< eval.classifier_width: its --width
 };
 
+/// StarGAN v2's loss weights (Choi et al. 2020, eq. 5): λ_sty, λ_ds, λ_cyc.
+struct StarGanV2Config {
+  double lambda_sty = 1.0;  ///< starganv2.lambda_sty: style reconstruction
+  double lambda_ds = 1.0;   ///< starganv2.lambda_ds: diversity sensitivity
+  double lambda_cyc = 1.0;  ///< starganv2.lambda_cyc: cycle consistency
+};
+
+/// CycleGAN's settings (Zhu et al. 2017, eq. 3 and Sec. 4, 7.1).
+struct CycleGanConfig {
+  double lambda_cyc = 10.0;  ///< cyclegan.lambda_cyc: cycle consistency λ
+  double lambda_id = 0.0;    ///< cyclegan.lambda_id: identity term (the paper: 0.5·λ)
+  int64_t pool_size = 50;    ///< cyclegan.pool_size: fake-image history per domain (0 = off)
+  int64_t domain_a = 0;      ///< cyclegan.domain_a: culture index of domain A
+  int64_t domain_b = 1;      ///< cyclegan.domain_b: culture index of domain B
+};
+
 struct Config {
   RunConfig run;
   DataConfig data;
@@ -108,8 +122,11 @@ struct Config {
   DistributedConfig distributed;
   SampleConfig sample;
   EvalConfig eval;
+  StarGanV2Config starganv2;
+  CycleGanConfig cyclegan;
 
-  /// The resolved config as TOML (every key, defaults filled in); what checkpoints store.
+  /// The resolved config as TOML: every key that model.kind reads, defaults filled in; what
+  /// run.dir/config.toml and checkpoints store. parse_config() of it gives the same config.
   std::string to_toml() const;
   /// FNV-1a 64 of to_toml(), as 16 hex digits.
   std::string hash() const;
@@ -121,7 +138,14 @@ struct Config {
 Config load_config(const std::string& path, const std::vector<std::string>& overrides = {});
 
 /// The same from TOML text; `origin` names it in errors.
+/// Besides types and ranges it rejects a key that model.kind does not read (it would do
+/// nothing), naming the kinds that do, and a key renamed for the kind (e.g. loss.lambda_cls
+/// with model.kind = "starganv2"), naming the new key.
 Config parse_config(const std::string& toml_text, const std::string& origin,
                     const std::vector<std::string>& overrides = {});
+
+/// docs/config.md: a Markdown reference of every key (type, default, allowed values, the
+/// kinds that read it, its doc), generated from the schema (`culturegan-train --config-docs`).
+std::string config_reference_markdown();
 
 }  // namespace culturegan::trainer

@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "trainer/eval/eval_inputs.h"
+#include "eval/eval_inputs.h"
 
 namespace culturegan::trainer {
 namespace {

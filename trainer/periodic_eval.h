@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "data/corpus_reader.h"
+#include "eval/metrics.h"
+#include "trainer/algorithms/gan_algorithm.h"
 #include "trainer/config.h"
-#include "trainer/eval/metrics.h"
-#include "trainer/gan_algorithm.h"
 
 namespace culturegan::trainer {
 

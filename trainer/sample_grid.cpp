@@ -1,11 +1,48 @@
 #include "trainer/sample_grid.h"
 
+#include <filesystem>
 #include <stdexcept>
 
 #include "data/image_io.h"
 #include "data/loader.h"
 
 namespace culturegan::trainer {
+namespace fs = std::filesystem;
+
+torch::Tensor sample_sources(const data::CorpusReader& corpus, const std::string& source_culture,
+                             int64_t count, std::vector<std::string>* paths) {
+  const auto& cultures = corpus.cultures();
+  int32_t source = -1;
+  for (size_t i = 0; i < cultures.size(); ++i)
+    if (cultures[i] == source_culture) source = static_cast<int32_t>(i);
+  std::vector<int64_t> picked;
+  for (int64_t i : corpus.val_indices())
+    if (static_cast<int64_t>(picked.size()) < count && (source < 0 || corpus.labels()[i] == source))
+      picked.push_back(i);
+  if (picked.empty())
+    for (int64_t i : corpus.train_indices())
+      if (static_cast<int64_t>(picked.size()) < count) picked.push_back(i);
+  const int64_t s = corpus.image_size();
+  auto u8 = torch::empty({static_cast<int64_t>(picked.size()), s, s, 3}, torch::kUInt8);
+  for (size_t k = 0; k < picked.size(); ++k) {
+    corpus.read_images(picked[k], 1, u8.data_ptr<uint8_t>() + k * s * s * 3);
+    paths->push_back(corpus.source_path(picked[k]));
+  }
+  return data::to_model_range(u8);
+}
+
+void write_sample_grid(const std::string& path, GanAlgorithm& algo, const torch::Tensor& sources,
+                       int64_t num_cultures, torch::Device device) {
+  if (sources.size(0) == 0) return;
+  auto x = sources.to(device);
+  std::vector<torch::Tensor> columns{x};
+  for (int64_t c = 0; c < num_cultures; ++c) columns.push_back(algo.translate(x, c));
+  std::vector<std::vector<torch::Tensor>> tiles(static_cast<size_t>(x.size(0)));
+  for (int64_t r = 0; r < x.size(0); ++r)
+    for (auto& col : columns) tiles[r].push_back(col[r].to(torch::kCPU));
+  fs::create_directories(fs::path(path).parent_path());
+  save_grid_png(path, tiles);
+}
 
 void save_grid_png(const std::string& path, const std::vector<std::vector<torch::Tensor>>& tiles) {
   if (tiles.empty() || tiles[0].empty()) throw std::invalid_argument("sample grid: no tiles");

@@ -25,9 +25,11 @@ int main(int argc, char** argv) {
   CLI::App app{"culturegan-train: data-parallel GAN training of culture translators"};
   std::string config_path, resume;
   std::vector<std::string> overrides;
-  app.add_option("--config", config_path, "TOML config (see configs/)")
-      ->required()
-      ->check(CLI::ExistingFile);
+  bool config_docs = false;
+  auto* config_opt = app.add_option("--config", config_path, "TOML config (see configs/)")
+                         ->check(CLI::ExistingFile);
+  app.add_flag("--config-docs", config_docs,
+               "print the reference of every config key (docs/config.md) and exit");
   app.add_option("--set", overrides,
                  "override a key: --set train.steps=100 (value is TOML; a bare word is a string)");
   app.add_option(
@@ -39,6 +41,14 @@ int main(int argc, char** argv) {
     const int code = root ? app.exit(e) : 0;
     (void)code;
     return e.get_exit_code() == 0 ? 0 : trainer::kExitBadInput;
+  }
+  if (config_docs) {
+    if (root) fmt::print("{}", trainer::config_reference_markdown());
+    return 0;
+  }
+  if (config_opt->count() == 0) {
+    if (root) fmt::print(stderr, "culturegan-train: error: --config is required\n");
+    return trainer::kExitBadInput;
   }
 
   // Bad input is the same on every rank: rank 0 reports it, every rank exits with code 2.

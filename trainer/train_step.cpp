@@ -15,33 +15,38 @@ void set_frozen(Phase& phase, bool frozen) {
 
 StepResult run_step(GanAlgorithm& algo, distributed::GradientReducer& reducer,
                     distributed::Communicator& comm, const StepInput& in,
-                    const std::string& non_finite) {
+                    NonFinitePolicy non_finite) {
   StepResult result;
   for (auto& phase : algo.phases()) {
     if (in.step % phase.interval != 0) continue;
     set_frozen(phase, true);
     phase.optimizer->zero_grad();
     LossTerms terms = phase.loss(in);
-    // Every rank must agree on non-finite losses, or they would diverge (or hang).
-    std::string bad;
-    for (auto& [name, t] : terms.terms)
-      if (bad.empty() && !std::isfinite(t.item<double>())) bad = name;
-    auto flag = torch::tensor({bad.empty() ? 0.0 : 1.0}, torch::kDouble);
-    comm.all_reduce(flag, distributed::ReduceOp::kSum, phase.name + "/finite_check");
-    if (flag.item<double>() > 0) {
+    // This rank's finite flag, computed on the device and carried by the phase's last
+    // gradient bucket: no collective of its own, no host read before backward.
+    std::vector<torch::Tensor> values;
+    for (auto& [name, t] : terms.terms) values.push_back(t.detach().reshape({1}).to(torch::kFloat));
+    const torch::Tensor flag =
+        values.empty()
+            ? torch::zeros({1}, terms.total.options().dtype(torch::kFloat))
+            : torch::cat(values).isfinite().all().logical_not().to(torch::kFloat).reshape({1});
+    reducer.begin(phase.name);
+    terms.total.backward();
+    const int bad_ranks = reducer.finish(phase.name, flag);
+    if (bad_ranks > 0) {
       set_frozen(phase, false);
-      if (non_finite == "stop")
+      std::string bad;  // the first non-finite term of this rank (read only now)
+      for (auto& [name, t] : terms.terms)
+        if (bad.empty() && !std::isfinite(t.item<double>())) bad = name;
+      if (non_finite == NonFinitePolicy::kStop)
         throw NonFiniteLossError(
             fmt::format("non-finite loss at step {} in phase {}{} ({} of {} ranks)", in.step,
                         phase.name, bad.empty() ? " on another rank" : ", term '" + bad + "'",
-                        static_cast<int>(flag.item<double>()), comm.world_size()),
+                        bad_ranks, comm.world_size()),
             !bad.empty());
       result.skipped = true;
       return result;
     }
-    reducer.begin(phase.name);
-    terms.total.backward();
-    reducer.finish(phase.name);
     phase.optimizer->step();
     set_frozen(phase, false);
     for (auto& [name, t] : terms.terms) result.losses[phase.name + "." + name] = t.item<double>();

@@ -6,7 +6,8 @@
 
 #include "distributed/communicator.h"
 #include "distributed/gradient_reducer.h"
-#include "trainer/gan_algorithm.h"
+#include "trainer/algorithms/gan_algorithm.h"
+#include "trainer/choices.h"
 
 namespace culturegan::trainer {
 
@@ -29,13 +30,15 @@ struct StepResult {
 };
 
 /// Runs the phases of `algo` due at `in.step` (step % interval == 0), in order: freeze the
-/// phase's `frozen` modules, zero grads, loss, agree across ranks that every loss term is
-/// finite (one all-reduce of a flag), backward between reducer.begin/finish, optimizer step.
-/// A non-finite term: with non_finite == "stop" throws NonFiniteLossError naming the step,
+/// phase's `frozen` modules, zero grads, loss, backward between reducer.begin/finish, optimizer
+/// step. The ranks agree that every loss term is finite through a flag that travels with the
+/// phase's gradient reduction (GradientReducer::finish(phase, flag)): no extra collective and
+/// no host read before backward; the flag is read after the reduction.
+/// A non-finite term: with NonFinitePolicy::kStop throws NonFiniteLossError naming the step,
 /// phase and term on every rank; with "skip" the step's remaining phases are skipped on every
-/// rank. Calls algo.after_step unless skipped. Collective: every rank calls it.
+/// rank (kSkip). Calls algo.after_step unless skipped. Collective: every rank calls it.
 StepResult run_step(GanAlgorithm& algo, distributed::GradientReducer& reducer,
                     distributed::Communicator& comm, const StepInput& in,
-                    const std::string& non_finite);
+                    NonFinitePolicy non_finite);
 
 }  // namespace culturegan::trainer

@@ -1,24 +1,25 @@
 #include "trainer/trainer.h"
 
-#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
 
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include "data/corpus_reader.h"
 #include "data/loader.h"
 #include "data/sampler.h"
 #include "distributed/communicator.h"
 #include "distributed/consistency.h"
+#include "distributed/control_plane.h"
 #include "distributed/gradient_reducer.h"
-#include "trainer/algorithm_factory.h"
+#include "trainer/algorithms/algorithm_factory.h"
 #include "trainer/checkpoint.h"
 #include "trainer/periodic_eval.h"
 #include "trainer/progress.h"
+#include "trainer/resume.h"
+#include "trainer/run_options.h"
 #include "trainer/sample_grid.h"
 #include "trainer/signals.h"
 #include "trainer/train_step.h"
@@ -26,25 +27,6 @@
 namespace culturegan::trainer {
 namespace fs = std::filesystem;
 namespace {
-
-// True when any rank passes `failed`: one sum all-reduce, so every rank takes the same exit.
-bool any_rank_failed(distributed::Communicator& comm, bool failed, const std::string& tag) {
-  auto flag = torch::tensor({failed ? 1.0 : 0.0}, torch::kDouble);
-  comm.all_reduce(flag, distributed::ReduceOp::kSum, tag);
-  return flag.item<double>() > 0;
-}
-
-torch::Device choose_device(const std::string& want, int local_rank) {
-  if (want == "cpu") return torch::kCPU;
-  if (want == "cuda" && !torch::cuda::is_available())
-    throw ConfigError(
-        "train.device: expected a CUDA device for \"cuda\", found none "
-        "(torch::cuda::is_available() is false)");
-  if (want == "cuda" || (want == "auto" && torch::cuda::is_available()))
-    return torch::Device(torch::kCUDA,
-                         static_cast<c10::DeviceIndex>(local_rank % torch::cuda::device_count()));
-  return torch::kCPU;
-}
 
 std::vector<torch::Tensor> all_state_tensors(GanAlgorithm& algo) {
   std::vector<torch::Tensor> out;
@@ -64,43 +46,6 @@ std::vector<std::pair<std::string, torch::Tensor>> named_state_tensors(GanAlgori
   return out;
 }
 
-// Source-culture val images for the sample grid: [K,3,S,S] in [-1,1]. Their source paths
-// (relative to the ingest input folder) go to `paths`.
-torch::Tensor sample_sources(const data::CorpusReader& corpus, const std::string& source_culture,
-                             int64_t count, std::vector<std::string>* paths) {
-  const auto& cultures = corpus.cultures();
-  int32_t source = -1;
-  for (size_t i = 0; i < cultures.size(); ++i)
-    if (cultures[i] == source_culture) source = static_cast<int32_t>(i);
-  std::vector<int64_t> picked;
-  for (int64_t i : corpus.val_indices())
-    if (static_cast<int64_t>(picked.size()) < count && (source < 0 || corpus.labels()[i] == source))
-      picked.push_back(i);
-  if (picked.empty())
-    for (int64_t i : corpus.train_indices())
-      if (static_cast<int64_t>(picked.size()) < count) picked.push_back(i);
-  const int64_t s = corpus.image_size();
-  auto u8 = torch::empty({static_cast<int64_t>(picked.size()), s, s, 3}, torch::kUInt8);
-  for (size_t k = 0; k < picked.size(); ++k) {
-    corpus.read_images(picked[k], 1, u8.data_ptr<uint8_t>() + k * s * s * 3);
-    paths->push_back(corpus.source_path(picked[k]));
-  }
-  return data::to_model_range(u8);
-}
-
-void write_sample_grid(const std::string& path, GanAlgorithm& algo, const torch::Tensor& sources,
-                       int64_t num_cultures, torch::Device device) {
-  if (sources.size(0) == 0) return;
-  auto x = sources.to(device);
-  std::vector<torch::Tensor> columns{x};
-  for (int64_t c = 0; c < num_cultures; ++c) columns.push_back(algo.translate(x, c));
-  std::vector<std::vector<torch::Tensor>> tiles(static_cast<size_t>(x.size(0)));
-  for (int64_t r = 0; r < x.size(0); ++r)
-    for (auto& col : columns) tiles[r].push_back(col[r].to(torch::kCPU));
-  fs::create_directories(fs::path(path).parent_path());
-  save_grid_png(path, tiles);
-}
-
 void write_summary(const std::string& path, const std::map<std::string, double>& values) {
   std::ofstream out(path);
   out << "{";
@@ -112,172 +57,112 @@ void write_summary(const std::string& path, const std::map<std::string, double>&
   out << "}\n";
 }
 
-}  // namespace
+// One rank's run: what start-up builds, the step loop, the end.
+class Run {
+ public:
+  Run(const TrainOptions& options, const distributed::ProcessEnv& env)
+      : options_(options), cfg_(options.config), env_(env), root_(env.rank == 0) {}
 
-int run_training(const TrainOptions& options, const distributed::ProcessEnv& env) {
-  const Config& cfg = options.config;
-  const bool root = env.rank == 0;
-  install_preemption_handlers();
-  if (root && !slurm_context().empty()) fmt::print("culturegan-train: {}\n", slurm_context());
-  if (cfg.train.threads > 0) torch::set_num_threads(static_cast<int>(cfg.train.threads));
-  const torch::Device device = choose_device(cfg.train.device, env.local_rank);
-
-  auto corpus = std::make_shared<const data::CorpusReader>(cfg.data.corpus);
-  if (corpus->image_size() != cfg.data.image_size)
-    throw ConfigError(fmt::format(
-        "{}: key 'data.image_size': expected the corpus's image size {} ({}), found {}",
-        options.config_path, corpus->image_size(), cfg.data.corpus, cfg.data.image_size));
-  const auto& cultures = corpus->cultures();
-  const auto num_cultures = static_cast<int64_t>(cultures.size());
-  for (const auto& name : cfg.data.no_flip_cultures)
-    if (std::find(cultures.begin(), cultures.end(), name) == cultures.end())
-      throw ConfigError(
-          fmt::format("{}: key 'data.no_flip_cultures': expected cultures of {} ({}), found '{}'",
-                      options.config_path, cfg.data.corpus, fmt::join(cultures, ", "), name));
-  if (std::find(cultures.begin(), cultures.end(), cfg.sample.source_culture) == cultures.end() &&
-      root)
-    fmt::print(
-        "culturegan-train: note: sample.source_culture '{}' is not in the corpus; sample grids use "
-        "other val images\n",
-        cfg.sample.source_culture);
-
-  distributed::WatchdogOptions watchdog;
-  watchdog.timeout_s = cfg.distributed.timeout_s;
-  auto comm = distributed::make_communicator(cfg.distributed.backend, env, watchdog);
-  torch::manual_seed(static_cast<uint64_t>(cfg.train.seed));
-  const std::unique_ptr<GanAlgorithm> algorithm = make_algorithm(cfg, num_cultures, device);
-  GanAlgorithm& algo = *algorithm;
-  distributed::broadcast_tensors(*comm, all_state_tensors(algo), 0);
-
-  distributed::ReducerOptions ropts;
-  ropts.bucket_mb = cfg.distributed.bucket_mb;
-  ropts.first_bucket_mb = cfg.distributed.first_bucket_mb;
-  ropts.scrub_non_finite = cfg.distributed.scrub_non_finite;
-  distributed::GradientReducer reducer(*comm, ropts);
-  for (auto& phase : algo.phases()) reducer.declare_phase(phase.name, phase.params);
-
-  Checkpointer checkpointer(cfg.run.dir, cfg.checkpoint.keep);
-  TrainingState state;
-  state.sampler.seed = static_cast<uint64_t>(cfg.train.seed);
-  state.world_size = env.world_size;
-  state.config_hash = cfg.hash();
-  std::string resume_error;  // a bad --resume: every rank learns it, one line is printed, exit 2
-  if (!options.resume.empty()) try {
-      std::vector<std::string> notes;
-      const auto dir = checkpointer.resolve(options.resume, &notes);
-      if (root)
-        for (const auto& n : notes) fmt::print("culturegan-train: {}\n", n);
-      if (dir) {
-        const int world = env.world_size;
-        state = checkpointer.load(*dir, algo);
-        if (root) {
-          fmt::print(
-              "culturegan-train: resumed from {} at step {} (written by world size {}, now {})\n",
-              *dir, state.step, state.world_size, world);
-          if (state.config_hash != cfg.hash())
-            fmt::print(
-                "culturegan-train: note: the config differs from the checkpoint's (hash {} vs "
-                "{})\n",
-                state.config_hash, cfg.hash());
-        }
-        state.world_size = world;
-        state.config_hash = cfg.hash();
-      } else if (root) {
-        fmt::print("culturegan-train: --resume {}: no checkpoint in {}, starting from step 0\n",
-                   options.resume, checkpointer.root());
-      }
-    } catch (const CheckpointError& e) {
-      resume_error = e.what();
+  int execute() {
+    if (const int rc = start(); rc != kExitOk) return rc;
+    for (int64_t step = state_.step; step < cfg_.train.steps; ++step) {
+      const std::optional<int> stop = train_one_step(step);
+      if (stop) return *stop;
+      if (budget_spent_) break;
     }
-  {
-    auto bad =
-        torch::tensor({resume_error.empty() ? 0.0 : 1.0, root && !resume_error.empty() ? 1.0 : 0.0},
-                      torch::kDouble);
-    comm->all_reduce(bad, distributed::ReduceOp::kSum, "resume_error_check");
-    if (bad[0].item<double>() > 0) {
-      if (!resume_error.empty() && (root || bad[1].item<double>() == 0))
-        fmt::print(stderr, "culturegan-train: error: {}\n", resume_error);
-      return kExitBadInput;
-    }
+    return finish();
   }
-  // All ranks must resume from the same step.
-  auto step_check = torch::tensor(
-      {static_cast<double>(state.step), -static_cast<double>(state.step)}, torch::kDouble);
-  comm->all_reduce(step_check, distributed::ReduceOp::kSum, "resume_step_check");
-  if (step_check[0].item<double>() != static_cast<double>(state.step) * env.world_size)
-    throw CheckpointError(
-        "ranks resumed from different checkpoints: is run.dir on a shared file system?");
 
-  std::vector<int32_t> pool_labels;
-  for (int64_t i : corpus->train_indices()) pool_labels.push_back(corpus->labels()[i]);
-  data::SamplerOptions sopts;
-  sopts.seed = static_cast<uint64_t>(cfg.train.seed);
-  sopts.culture_balanced = cfg.data.culture_balanced;
-  data::ShardedSampler sampler(corpus->train_indices(), pool_labels, sopts);
-  sampler.restore(state.sampler);
-  data::LoaderOptions lopts;
-  lopts.batch_size = static_cast<int>(cfg.train.batch_size);
-  lopts.threads = static_cast<int>(cfg.data.threads);
-  lopts.prefetch = static_cast<int>(cfg.data.prefetch);
-  lopts.hflip = cfg.data.hflip;
-  lopts.no_flip_cultures = cfg.data.no_flip_cultures;
-  lopts.seed = static_cast<uint64_t>(cfg.train.seed);
-  data::Loader loader(corpus, sampler, env.rank, env.world_size, lopts);
+ private:
+  // Corpus, communicators, model, reducer, resume, loader, samples, evaluation.
+  int start() {
+    install_preemption_handlers();
+    if (root_ && !slurm_context().empty()) fmt::print("culturegan-train: {}\n", slurm_context());
+    if (cfg_.train.threads > 0) torch::set_num_threads(static_cast<int>(cfg_.train.threads));
+    device_ = choose_device(cfg_.train.device, env_.local_rank);
+    corpus_ = std::make_shared<const data::CorpusReader>(cfg_.data.corpus);
+    const std::string note = check_against_corpus(cfg_, options_.config_path, *corpus_);
+    if (root_ && !note.empty()) fmt::print("culturegan-train: {}\n", note);
+    num_cultures_ = static_cast<int64_t>(corpus_->cultures().size());
 
-  std::vector<std::string> source_paths;
-  const torch::Tensor sources =
-      root ? sample_sources(*corpus, cfg.sample.source_culture, cfg.sample.count, &source_paths)
-           : torch::Tensor();
-  if (root) {
-    fs::create_directories(fs::path(cfg.run.dir) / "samples");
-    std::ofstream list(fs::path(cfg.run.dir) / "samples" / "sources.txt");
+    comm_ = distributed::make_communicator(to_string(cfg_.distributed.backend), env_,
+                                           watchdog_options(cfg_));
+    control_ = distributed::make_control_plane(*comm_);
+    torch::manual_seed(static_cast<uint64_t>(cfg_.train.seed));
+    algo_ = make_algorithm(cfg_, num_cultures_, device_);
+    distributed::broadcast_tensors(*comm_, all_state_tensors(*algo_), 0);
+    reducer_ = std::make_unique<distributed::GradientReducer>(*comm_, reducer_options(cfg_));
+    for (auto& phase : algo_->phases()) reducer_->declare_phase(phase.name, phase.params);
+
+    checkpointer_ = std::make_unique<Checkpointer>(cfg_.run.dir, cfg_.checkpoint.keep);
+    auto state = start_or_resume(options_.resume, cfg_, env_, *checkpointer_, *algo_, *control_);
+    if (!state) return kExitBadInput;
+    state_ = *state;
+
+    std::vector<int32_t> pool_labels;
+    for (int64_t i : corpus_->train_indices()) pool_labels.push_back(corpus_->labels()[i]);
+    sampler_ = std::make_unique<data::ShardedSampler>(corpus_->train_indices(), pool_labels,
+                                                      sampler_options(cfg_));
+    sampler_->restore(state_.sampler);
+    loader_ = std::make_unique<data::Loader>(corpus_, *sampler_, env_.rank, env_.world_size,
+                                             loader_options(cfg_));
+    if (root_) write_run_files();
+    if (const int rc = start_eval(); rc != kExitOk) return rc;
+    progress_ =
+        std::make_unique<Progress>(state_.step, cfg_.train.steps,
+                                   env_.world_size * cfg_.train.batch_size, cfg_.train.log_every_s);
+    // Rank 0's loss terms, one JSON line per step (appended across resumes).
+    if (root_) metrics_log_.open(fs::path(cfg_.run.dir) / "metrics.jsonl", std::ios::app);
+    return kExitOk;
+  }
+
+  // Rank 0: sample sources, the resolved config, the start-up line.
+  void write_run_files() {
+    std::vector<std::string> source_paths;
+    sources_ =
+        sample_sources(*corpus_, cfg_.sample.source_culture, cfg_.sample.count, &source_paths);
+    fs::create_directories(fs::path(cfg_.run.dir) / "samples");
+    std::ofstream list(fs::path(cfg_.run.dir) / "samples" / "sources.txt");
     for (const auto& p : source_paths) list << p << "\n";
-    std::ofstream(fs::path(cfg.run.dir) / "config.toml") << cfg.to_toml();
+    std::ofstream(fs::path(cfg_.run.dir) / "config.toml") << cfg_.to_toml();
     fmt::print(
         "culturegan-train: {} ranks on {} node(s), backend {}, device {}, {} cultures, {} train "
-        "images, "
-        "global batch {}, steps {}..{}\n",
-        env.world_size, env.node_count, comm->backend(), device.str(), num_cultures,
-        corpus->train_indices().size(), env.world_size * cfg.train.batch_size, state.step,
-        cfg.train.steps);
+        "images, global batch {}, steps {}..{}\n",
+        env_.world_size, env_.node_count, comm_->backend(), device_.str(), num_cultures_,
+        corpus_->train_indices().size(), env_.world_size * cfg_.train.batch_size, state_.step,
+        cfg_.train.steps);
     std::fflush(stdout);
   }
 
   // In-training evaluation on rank 0; a bad [eval] setting stops every rank with one line.
-  std::unique_ptr<PeriodicEval> periodic_eval;
-  {
-    std::string eval_error;
-    if (root && cfg.eval.every > 0) try {
-        periodic_eval = std::make_unique<PeriodicEval>(cfg, *corpus);
+  int start_eval() {
+    std::string error;
+    if (root_ && cfg_.eval.every > 0) try {
+        periodic_eval_ = std::make_unique<PeriodicEval>(cfg_, *corpus_);
       } catch (const std::exception& e) {
-        eval_error = e.what();
+        error = e.what();
       }
-    if (any_rank_failed(*comm, !eval_error.empty(), "eval_setup_check")) {
-      if (root) fmt::print(stderr, "culturegan-train: error: {}\n", eval_error);
+    if (control_->any(!error.empty(), "eval_setup_check")) {
+      if (root_) fmt::print(stderr, "culturegan-train: error: {}\n", error);
       return kExitBadInput;
     }
+    return kExitOk;
   }
 
-  Progress progress(state.step, cfg.train.steps, env.world_size * cfg.train.batch_size,
-                    cfg.train.log_every_s);
-  // Rank 0's loss terms, one JSON line per step (appended across resumes): the input of
-  // trainer/eval/plot_metrics.py.
-  std::ofstream metrics_log;
-  if (root) metrics_log.open(fs::path(cfg.run.dir) / "metrics.jsonl", std::ios::app);
-  // Rank 0 saves; every rank learns whether it worked (one all-reduce), so a failed save
-  // (disk full, unwritable directory) stops every rank cleanly with kExitError.
-  auto save_checkpoint = [&]() -> bool {
+  // Rank 0 saves; every rank learns whether it worked, so a failed save (disk full,
+  // unwritable directory) stops every rank cleanly with kExitError.
+  bool save_checkpoint() {
     bool failed = false;
-    if (root) {
+    if (root_) {
       try {
-        const std::string dir = checkpointer.save(state, algo, cfg);
+        const std::string dir = checkpointer_->save(state_, *algo_, cfg_);
         fmt::print("culturegan-train: checkpoint {} ({:.1f} MB, {:.2f} s)\n", dir,
-                   checkpointer.last_save_bytes() / 1e6, checkpointer.last_save_seconds());
+                   checkpointer_->last_save_bytes() / 1e6, checkpointer_->last_save_seconds());
       } catch (const CheckpointError& e) {
-        const auto prev = checkpointer.list();
+        const auto prev = checkpointer_->list();
         fmt::print(stderr,
                    "culturegan-train: error: checkpoint save at step {} failed: {}; {}; stopping\n",
-                   state.step, e.what(),
+                   state_.step, e.what(),
                    prev.empty() ? "no earlier checkpoint"
                                 : "the previous checkpoint " + prev.back() + " is intact");
         failed = true;
@@ -285,84 +170,120 @@ int run_training(const TrainOptions& options, const distributed::ProcessEnv& env
       std::fflush(stdout);
       std::fflush(stderr);
     }
-    return !any_rank_failed(*comm, failed, "checkpoint_status");
-  };
+    return !control_->any(failed, "checkpoint_status");
+  }
 
-  for (int64_t step = state.step; step < cfg.train.steps; ++step) {
-    data::Batch batch = loader.next();
-    StepInput in{batch.images.to(device), batch.labels.to(device), step,
-                 env.rank * cfg.train.batch_size, static_cast<uint64_t>(cfg.train.seed)};
-    in.images = maybe_inject_nan_fault(in.images, step, env.rank);  // test-only, off unless set
-    const StepResult result = run_step(algo, reducer, *comm, in, cfg.train.non_finite);
-    if (result.skipped && root)
+  // One step and what follows it. Returns an exit code to stop with, or nullopt to go on.
+  std::optional<int> train_one_step(int64_t step) {
+    data::Batch batch = loader_->next();
+    StepInput in{batch.images.to(device_), batch.labels.to(device_), step,
+                 env_.rank * cfg_.train.batch_size, static_cast<uint64_t>(cfg_.train.seed)};
+    in.images = maybe_inject_nan_fault(in.images, step, env_.rank);  // test-only, off unless set
+    const StepResult result = run_step(*algo_, *reducer_, *comm_, in, cfg_.train.non_finite);
+    if (result.skipped && root_)
       fmt::print("culturegan-train: step {}: non-finite loss, step skipped on every rank\n", step);
-    state.step = step + 1;
-    state.sampler = batch.state_after;
+    state_.step = step + 1;
+    state_.sampler = batch.state_after;
 
     // Preemption: any rank's signal stops every rank after this step, with a checkpoint.
-    // One all-reduce per step: [preemption signal on any rank, rank 0's time budget spent].
-    const bool budget_spent =
-        root && cfg.train.max_minutes > 0 && progress.elapsed_s() > cfg.train.max_minutes * 60.0;
-    auto sig = torch::tensor({static_cast<double>(preemption_signal()), budget_spent ? 1.0 : 0.0},
-                             torch::kDouble);
-    comm->all_reduce(sig, distributed::ReduceOp::kSum, "preemption_check");
-    if (sig[1].item<double>() > 0) {
-      if (root)
+    // One control-plane reduction per step: [preemption signals, rank 0's budget spent].
+    const bool budget = root_ && cfg_.train.max_minutes > 0 &&
+                        progress_->elapsed_s() > cfg_.train.max_minutes * 60.0;
+    const auto sig = control_->sum({static_cast<double>(preemption_signal()), budget ? 1.0 : 0.0},
+                                   "preemption_check");
+    if (sig[1] > 0) {
+      if (root_)
         fmt::print(
             "culturegan-train: time budget train.max_minutes = {} reached at step {}/{}; "
             "finishing\n",
-            cfg.train.max_minutes, state.step, cfg.train.steps);
-      break;
+            cfg_.train.max_minutes, state_.step, cfg_.train.steps);
+      budget_spent_ = true;
+      return std::nullopt;
     }
-    if (sig[0].item<double>() > 0) {
-      if (root)
-        fmt::print("culturegan-train: preemption signal received, saving at step {}\n", state.step);
+    if (sig[0] > 0) {
+      if (root_)
+        fmt::print("culturegan-train: preemption signal received, saving at step {}\n",
+                   state_.step);
       if (!save_checkpoint()) return kExitError;
-      if (root)
+      if (root_)
         fmt::print("culturegan-train: saved; exiting with code {} (requeue me)\n",
                    int(kExitRequeue));
       return kExitRequeue;
     }
-    if (root) progress.update(step, result.losses);
-    if (root && metrics_log) {
-      std::string line = fmt::format("{{\"step\": {}", state.step);
-      for (const auto& [k, v] : result.losses)
-        line +=
-            fmt::format(", \"{}\": {}", k, std::isfinite(v) ? fmt::format("{:.6g}", v) : "null");
-      metrics_log << line << "}\n";
-    }
+    if (root_) log_step(result);
     // Replicas must stay bit-identical; a mismatch stops every rank naming the first tensor.
-    if (distributed::is_check_step(state.step, cfg.distributed.check_every))
-      distributed::check_consistency(*comm, named_state_tensors(algo), state.step);
-    if (cfg.checkpoint.every > 0 && state.step % cfg.checkpoint.every == 0 &&
-        state.step < cfg.train.steps && !save_checkpoint())
+    if (distributed::is_check_step(state_.step, cfg_.distributed.check_every))
+      distributed::check_consistency(*control_, named_state_tensors(*algo_), state_.step);
+    if (cfg_.checkpoint.every > 0 && state_.step % cfg_.checkpoint.every == 0 &&
+        state_.step < cfg_.train.steps && !save_checkpoint())
       return kExitError;
-    if (periodic_eval && periodic_eval->due(state.step) && metrics_log) {
-      const std::string line = periodic_eval->run(algo, state.step);
-      metrics_log << line << "\n";
-      metrics_log.flush();
+    if (periodic_eval_ && periodic_eval_->due(state_.step) && metrics_log_) {
+      const std::string line = periodic_eval_->run(*algo_, state_.step);
+      metrics_log_ << line << "\n";
+      metrics_log_.flush();
       fmt::print("culturegan-train: eval {}\n", line);
     }
-    if (root && cfg.train.sample_every > 0 && state.step % cfg.train.sample_every == 0)
-      write_sample_grid(fmt::format("{}/samples/step-{:09d}.png", cfg.run.dir, state.step), algo,
-                        sources, num_cultures, device);
+    if (root_ && cfg_.train.sample_every > 0 && state_.step % cfg_.train.sample_every == 0)
+      write_sample_grid(fmt::format("{}/samples/step-{:09d}.png", cfg_.run.dir, state_.step),
+                        *algo_, sources_, num_cultures_, device_);
+    return std::nullopt;
   }
 
-  if (!save_checkpoint()) return kExitError;
-  if (root) {
-    const std::string bundle = (fs::path(cfg.run.dir) / "generator.bundle").string();
-    algo.export_bundle(bundle, cultures);
-    const std::string grid = (fs::path(cfg.run.dir) / "samples" / "final.png").string();
-    write_sample_grid(grid, algo, sources, num_cultures, device);
-    write_summary((fs::path(cfg.run.dir) / "summary.json").string(),
-                  {{"steps", static_cast<double>(state.step)},
-                   {"world_size", static_cast<double>(env.world_size)},
-                   {"global_batch", static_cast<double>(env.world_size * cfg.train.batch_size)},
-                   {"images_per_second", progress.images_per_second()},
-                   {"wall_s", progress.elapsed_s()}});
-    fmt::print("culturegan-train: done; generator bundle {}; sample grid {}\n", bundle, grid);
+  // Rank 0: the progress line and the step's line in metrics.jsonl.
+  void log_step(const StepResult& result) {
+    progress_->update(state_.step - 1, result.losses);
+    if (!metrics_log_) return;
+    std::string line = fmt::format("{{\"step\": {}", state_.step);
+    for (const auto& [k, v] : result.losses)
+      line += fmt::format(", \"{}\": {}", k, std::isfinite(v) ? fmt::format("{:.6g}", v) : "null");
+    metrics_log_ << line << "}\n";
   }
-  return kExitOk;
+
+  // The last checkpoint, the bundle, the final grid and summary.json.
+  int finish() {
+    if (!save_checkpoint()) return kExitError;
+    if (!root_) return kExitOk;
+    const std::string bundle = (fs::path(cfg_.run.dir) / "generator.bundle").string();
+    algo_->export_bundle(bundle, corpus_->cultures());
+    const std::string grid = (fs::path(cfg_.run.dir) / "samples" / "final.png").string();
+    write_sample_grid(grid, *algo_, sources_, num_cultures_, device_);
+    write_summary((fs::path(cfg_.run.dir) / "summary.json").string(),
+                  {{"steps", static_cast<double>(state_.step)},
+                   {"world_size", static_cast<double>(env_.world_size)},
+                   {"global_batch", static_cast<double>(env_.world_size * cfg_.train.batch_size)},
+                   {"images_per_second", progress_->images_per_second()},
+                   {"wall_s", progress_->elapsed_s()}});
+    fmt::print("culturegan-train: done; generator bundle {}; sample grid {}\n", bundle, grid);
+    return kExitOk;
+  }
+
+  const TrainOptions& options_;
+  const Config& cfg_;
+  const distributed::ProcessEnv& env_;
+  const bool root_;
+  torch::Device device_ = torch::kCPU;
+  std::shared_ptr<const data::CorpusReader> corpus_;
+  int64_t num_cultures_ = 0;
+  std::unique_ptr<distributed::Communicator> comm_;     // data plane: tensors on device_
+  std::unique_ptr<distributed::ControlPlane> control_;  // host values, always MPI
+  std::unique_ptr<GanAlgorithm> algo_;
+  std::unique_ptr<distributed::GradientReducer> reducer_;
+  std::unique_ptr<Checkpointer> checkpointer_;
+  TrainingState state_;
+  std::unique_ptr<data::ShardedSampler> sampler_;
+  std::unique_ptr<data::Loader> loader_;
+  torch::Tensor sources_;
+  std::unique_ptr<PeriodicEval> periodic_eval_;
+  std::unique_ptr<Progress> progress_;
+  std::ofstream metrics_log_;
+  bool budget_spent_ = false;
+};
+
+}  // namespace
+
+int run_training(const TrainOptions& options, const distributed::ProcessEnv& env) {
+  Run run(options, env);
+  return run.execute();
 }
 
 }  // namespace culturegan::trainer

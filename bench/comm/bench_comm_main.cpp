@@ -18,8 +18,8 @@
 #include "bench/comm/comm_sweep.h"
 #include "bench/comm/train_scaling.h"
 #include "distributed/communicator.h"
-#include "trainer/models/stargan.h"
-#include "trainer/models/starganv2.h"
+#include "models/stargan.h"
+#include "models/starganv2.h"
 
 namespace cgd = culturegan::distributed;
 namespace cb = culturegan::bench;

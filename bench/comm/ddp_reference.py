@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """PyTorch DDP reference for culturegan-bench-comm part (c): the quickstart StarGAN
-(trainer/models/stargan.h, configs/quickstart.toml: 64 px, 6 cultures, g_conv_dim 16,
+(models/stargan.h, configs/quickstart.toml: 64 px, 6 cultures, g_conv_dim 16,
 2 residual blocks, d_conv_dim 16, lsgan + culture CE + 10 x L1 cycle, Adam 1e-4 (0.5, 0.999),
 per-rank batch 8, n_critic 1) trained with torch.nn.parallel.DistributedDataParallel on the
 gloo backend, one process per rank, 1 intra-op thread each.

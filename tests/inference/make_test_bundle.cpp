@@ -6,7 +6,7 @@
 #include <string>
 
 #include "data/image_io.h"
-#include "trainer/models/bundle.h"
+#include "models/bundle.h"
 
 using namespace culturegan;
 

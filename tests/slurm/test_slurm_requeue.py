@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "checkpoint"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "trainer", "checkpoint"))
 from ckpt_util import *  # noqa: E402,F403
 
 launcher = sys.argv[1] if len(sys.argv) > 1 else "srun"

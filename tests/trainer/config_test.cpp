@@ -24,7 +24,7 @@ TEST(Config, ParsesAndFillsDefaults) {
   EXPECT_EQ(c.train.steps, 10);
   EXPECT_EQ(c.train.batch_size, 8);
   EXPECT_DOUBLE_EQ(c.loss.lambda_rec, 10.0);
-  EXPECT_EQ(c.model.kind, "stargan");
+  EXPECT_EQ(c.model.kind, culturegan::trainer::ModelKind::kStargan);
 }
 
 TEST(Config, UnknownKeyNamesKeyPositionAndSuggestion) {
@@ -96,4 +96,50 @@ TEST(Config, ResolvedTomlRoundTripsWithTheSameHash) {
   EXPECT_EQ(again.hash(), c.hash());
   EXPECT_EQ(again.train.seed, 7);
   EXPECT_NE(parse_config(kBase, "x.toml").hash(), c.hash());
+}
+
+TEST(Config, KeysOfAnotherKindAndRenamedKeysAreErrors) {
+  // A key the chosen model.kind does not read would do nothing: one error naming its readers.
+  const std::string e1 = error_of(kBase, {"cyclegan.pool_size=4"});
+  EXPECT_NE(e1.find("--set cyclegan.pool_size=4: key 'cyclegan.pool_size' is read by model.kind = "
+                    "cyclegan only; with model.kind = \"stargan\" it would do nothing"),
+            std::string::npos)
+      << e1;
+  // StarGAN v2's weights have the paper's names; the reused keys name the new ones.
+  const std::string e2 =
+      error_of(std::string(kBase) + "[model]\nkind = \"starganv2\"\n[loss]\nlambda_cls = 2.0\n");
+  EXPECT_NE(e2.find("x.toml:9:1: key 'loss.lambda_cls': model.kind = \"starganv2\" reads this as "
+                    "'starganv2.lambda_sty'"),
+            std::string::npos)
+      << e2;
+  const std::string e3 = error_of(kBase, {"model.kind=cyclegan", "train.pool_size=10"});
+  EXPECT_NE(e3.find("key 'train.pool_size': model.kind = \"cyclegan\" reads this as "
+                    "'cyclegan.pool_size'"),
+            std::string::npos)
+      << e3;
+  const std::string e4 = error_of(kBase, {"loss.lambda_id=1"});
+  EXPECT_NE(e4.find("key 'loss.lambda_id' is unknown (renamed: 'starganv2.lambda_ds' for "
+                    "model.kind = \"starganv2\", 'cyclegan.lambda_id'"),
+            std::string::npos)
+      << e4;
+  const auto v2 = parse_config(kBase, "x.toml", {"model.kind=starganv2", "starganv2.lambda_ds=2"});
+  EXPECT_DOUBLE_EQ(v2.starganv2.lambda_ds, 2.0);
+  // The resolved TOML of a kind holds only its keys, and round-trips.
+  EXPECT_EQ(v2.to_toml().find("lambda_cls"), std::string::npos);
+  EXPECT_EQ(parse_config(v2.to_toml(), "resolved.toml").hash(), v2.hash());
+}
+
+TEST(Config, ChoicesBecomeEnums) {
+  const auto c = parse_config(kBase, "x.toml",
+                              {"train.non_finite=skip", "distributed.backend=mpi",
+                               "loss.adversarial=hinge", "train.device=cpu"});
+  EXPECT_EQ(c.train.non_finite, culturegan::trainer::NonFinitePolicy::kSkip);
+  EXPECT_EQ(c.distributed.backend, culturegan::trainer::BackendChoice::kMpi);
+  EXPECT_EQ(c.loss.adversarial, culturegan::trainer::AdversarialLoss::kHinge);
+  EXPECT_EQ(c.train.device, culturegan::trainer::DeviceChoice::kCpu);
+  EXPECT_NE(error_of(kBase, {"train.device=tpu"}).find("expected one of auto | cpu | cuda"),
+            std::string::npos);
+  // train.precision did nothing and is gone.
+  EXPECT_NE(error_of(kBase, {"train.precision=bf16"}).find("'train.precision' is unknown"),
+            std::string::npos);
 }

@@ -3,7 +3,7 @@
 
 #include <cmath>
 
-#include "trainer/losses.h"
+#include "trainer/algorithms/losses.h"
 
 using namespace culturegan::trainer;
 

@@ -6,7 +6,7 @@
 #include "distributed/communicator.h"
 #include "distributed/gradient_reducer.h"
 #include "distributed/process_env.h"
-#include "trainer/stargan_algorithm.h"
+#include "trainer/algorithms/stargan.h"
 #include "trainer/train_step.h"
 
 using namespace culturegan;
@@ -48,7 +48,7 @@ TEST(RanksAgree, BitIdenticalWeightsAfterThreeSteps) {
   for (int64_t step = 0; step < 3; ++step) {
     trainer::StepInput in{torch::rand({2, 3, 16, 16}) * 2 - 1,
                           torch::randint(0, 3, {2}, torch::kLong), step, env.rank * 2, 3};
-    trainer::run_step(algo, reducer, *comm, in, "stop");
+    trainer::run_step(algo, reducer, *comm, in, trainer::NonFinitePolicy::kStop);
   }
   // Compare every tensor with rank 0's, bit for bit.
   int mismatches = 0;

@@ -1,0 +1,96 @@
+// The shared algorithm parts (trainer/algorithms/algorithm_base.h): the phase list, the lazy
+// R1 gain and StyleGAN2's lr/β correction, the lr schedule, EMA — the same for every algorithm.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "trainer/algorithms/cyclegan.h"
+#include "trainer/algorithms/dcgan.h"
+#include "trainer/algorithms/stargan.h"
+#include "trainer/algorithms/starganv2.h"
+
+using namespace culturegan;
+using namespace culturegan::trainer;
+
+namespace {
+Config tiny(ModelKind kind) {
+  Config cfg;
+  cfg.model.kind = kind;
+  cfg.data.corpus = "unused.h5";
+  cfg.data.image_size = 32;
+  cfg.model.g_conv_dim = 4;
+  cfg.model.g_res_blocks = 1;
+  cfg.model.d_conv_dim = 4;
+  cfg.model.z_dim = 4;
+  cfg.train.steps = 100;
+  return cfg;
+}
+
+std::vector<std::unique_ptr<GanAlgorithm>> every_algorithm(const Config& base) {
+  std::vector<std::unique_ptr<GanAlgorithm>> out;
+  auto with = [&](ModelKind k) {
+    Config c = base;
+    c.model.kind = k;
+    return c;
+  };
+  out.push_back(std::make_unique<StarGanAlgorithm>(with(ModelKind::kStargan), 3, torch::kCPU));
+  out.push_back(std::make_unique<StarGanV2Algorithm>(with(ModelKind::kStarganV2), 3, torch::kCPU));
+  out.push_back(std::make_unique<DcganAlgorithm>(with(ModelKind::kDcgan), 3, torch::kCPU));
+  out.push_back(std::make_unique<CycleGanAlgorithm>(with(ModelKind::kCycleGan), 3, torch::kCPU));
+  return out;
+}
+
+double adam_lr(torch::optim::Optimizer* opt) {
+  return static_cast<torch::optim::AdamOptions&>(opt->param_groups()[0].options()).lr();
+}
+}  // namespace
+
+TEST(AlgorithmBase, EveryAlgorithmGetsTheSamePhaseListAndLazyR1Correction) {
+  Config cfg = tiny(ModelKind::kStargan);
+  cfg.loss.r1_gamma = 2.0;
+  cfg.loss.r1_interval = 4;
+  cfg.optim.n_critic = 2;
+  cfg.optim.d_lr = 1e-3;
+  cfg.optim.beta1 = 0.5;
+  cfg.optim.beta2 = 0.99;
+  for (auto& algo : every_algorithm(cfg)) {
+    auto& ph = algo->phases();
+    ASSERT_EQ(ph.size(), 3u);
+    EXPECT_EQ(ph[0].name, "D_main");
+    EXPECT_EQ(ph[1].name, "D_reg");
+    EXPECT_EQ(ph[2].name, "G_main");
+    EXPECT_EQ(ph[0].interval, 1);
+    EXPECT_EQ(ph[1].interval, 4);
+    EXPECT_EQ(ph[2].interval, 2);
+    EXPECT_EQ(ph[0].optimizer, ph[1].optimizer);
+    // StyleGAN2: lr · k/(k+1), β ^ (k/(k+1)) for D when D_reg runs every k = 4 steps.
+    auto& o = static_cast<torch::optim::AdamOptions&>(ph[0].optimizer->param_groups()[0].options());
+    EXPECT_NEAR(o.lr(), 1e-3 * 0.8, 1e-12);
+    EXPECT_NEAR(std::get<0>(o.betas()), std::pow(0.5, 0.8), 1e-12);
+    EXPECT_NEAR(std::get<1>(o.betas()), std::pow(0.99, 0.8), 1e-12);
+    EXPECT_NEAR(adam_lr(ph[2].optimizer), cfg.optim.g_lr, 1e-15);  // G is not corrected
+    // The D_reg loss is γ/2 · k · R1.
+    StepInput in{torch::rand({2, 3, 32, 32}) * 2 - 1, torch::tensor({0, 1}, torch::kLong), 0, 0, 5};
+    const LossTerms t = ph[1].loss(in);
+    ASSERT_EQ(t.terms.size(), 1u);
+    EXPECT_EQ(t.terms[0].first, "r1");
+    EXPECT_NEAR(t.total.item<double>(), 0.5 * 2.0 * 4 * t.terms[0].second.item<double>(), 1e-5);
+  }
+  cfg.loss.r1_gamma = 0;
+  for (auto& algo : every_algorithm(cfg)) EXPECT_EQ(algo->phases().size(), 2u);
+}
+
+TEST(AlgorithmBase, LrScheduleIsSetBeforeEachMainPhase) {
+  Config cfg = tiny(ModelKind::kStargan);
+  cfg.optim.decay_start = 50;
+  cfg.train.steps = 100;
+  for (auto& algo : every_algorithm(cfg)) {
+    auto& ph = algo->phases();
+    StepInput in{torch::rand({2, 3, 32, 32}) * 2 - 1, torch::tensor({0, 1}, torch::kLong), 75, 0,
+                 5};
+    ph.front().loss(in);
+    ph.back().loss(in);
+    EXPECT_NEAR(adam_lr(ph.front().optimizer), cfg.optim.d_lr * 0.5, 1e-12);  // halfway down
+    EXPECT_NEAR(adam_lr(ph.back().optimizer), cfg.optim.g_lr * 0.5, 1e-12);
+  }
+}

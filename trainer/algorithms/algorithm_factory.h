@@ -1,0 +1,16 @@
+// Builds the GAN algorithm a config names (model.kind).
+#pragma once
+#include <memory>
+
+#include "trainer/algorithms/gan_algorithm.h"
+#include "trainer/config.h"
+
+namespace culturegan::trainer {
+
+/// model.kind → algorithm: "stargan" (multi-domain culture translator), "dcgan" (conditional
+/// DCGAN), "cyclegan" (two cultures). Weights are drawn from
+/// the current torch seed. Throws ConfigError for a kind this build does not know.
+std::unique_ptr<GanAlgorithm> make_algorithm(const Config& cfg, int64_t num_cultures,
+                                             torch::Device device);
+
+}  // namespace culturegan::trainer

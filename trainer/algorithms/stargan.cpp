@@ -1,0 +1,88 @@
+#include "trainer/algorithms/stargan.h"
+
+#include "models/bundle.h"
+#include "trainer/algorithms/regularizers.h"
+#include "trainer/algorithms/sample_randomness.h"
+
+namespace culturegan::trainer {
+
+StarGanAlgorithm::StarGanAlgorithm(const Config& cfg, int64_t num_cultures, torch::Device device)
+    : AlgorithmBase(cfg), num_cultures_(num_cultures), adv_(cfg.loss.adversarial) {
+  models::StarGanSpec spec;
+  spec.num_cultures = num_cultures;
+  spec.image_size = cfg.data.image_size;
+  spec.g_conv_dim = cfg.model.g_conv_dim;
+  spec.g_res_blocks = cfg.model.g_res_blocks;
+  spec.d_conv_dim = cfg.model.d_conv_dim;
+  spec.d_layers = cfg.model.d_layers;
+  g_ = models::StarGanGenerator(spec);
+  d_ = models::StarGanDiscriminator(spec);
+  g_ema_ = models::StarGanGenerator(spec);
+  track("G", g_.ptr(), device);
+  track("D", d_.ptr(), device);
+  track("G_ema", g_ema_.ptr(), device);
+  track_ema(g_ema_.ptr(), g_.ptr());
+  g_ema_->eval();
+  build({d_.ptr()}, {g_.ptr()},
+        {[this](const StepInput& in) { return d_main(in); },
+         [this](const StepInput& in) { return g_main(in); },
+         [this](const StepInput& in) { return r1(in); }});
+}
+
+LossTerms StarGanAlgorithm::d_main(const StepInput& in) {
+  const auto& cfg = this->cfg();
+  const auto c_trg = target_labels(in, num_cultures_);
+  auto real_aug = diff_augment(in.images, cfg.loss.diffaugment, in, 10);
+  auto [src_real, cls_real] = d_->forward(real_aug);
+  auto loss_real = d_loss_real(adv_, src_real);
+  auto loss_cls = culture_classification_loss(cls_real, in.labels);
+  torch::Tensor x_fake;
+  {
+    torch::NoGradGuard no_grad;
+    x_fake = g_->forward(in.images, models::one_hot(c_trg, num_cultures_));
+  }
+  auto fake_aug = diff_augment(x_fake, cfg.loss.diffaugment, in, 11);
+  auto loss_fake = d_loss_fake(adv_, d_->forward(fake_aug).first);
+  auto total = loss_real + loss_fake + cfg.loss.lambda_cls * loss_cls;
+  LossTerms out{total, {{"adv_real", loss_real}, {"adv_fake", loss_fake}, {"cls", loss_cls}}};
+  if (adv_ == AdversarialLoss::kWgan && cfg.loss.gp_lambda > 0) {
+    auto gp = gradient_penalty([this](const torch::Tensor& x) { return d_->forward(x).first; },
+                               real_aug, fake_aug, batch_uniform(in, 12));
+    out.total = out.total + cfg.loss.gp_lambda * gp;
+    out.terms.emplace_back("gp", gp);
+  }
+  return out;
+}
+
+torch::Tensor StarGanAlgorithm::r1(const StepInput& in) {
+  auto x = in.images.detach().requires_grad_(true);
+  auto src = d_->forward(diff_augment(x, cfg().loss.diffaugment, in, 13)).first;
+  return r1_penalty(src, x);
+}
+
+LossTerms StarGanAlgorithm::g_main(const StepInput& in) {
+  const auto& cfg = this->cfg();
+  const auto c_trg = target_labels(in, num_cultures_);
+  auto x_fake = g_->forward(in.images, models::one_hot(c_trg, num_cultures_));
+  auto [src_fake, cls_fake] = d_->forward(diff_augment(x_fake, cfg.loss.diffaugment, in, 14));
+  auto loss_adv = g_loss_adv(adv_, src_fake);
+  auto loss_cls = culture_classification_loss(cls_fake, c_trg);
+  auto x_rec = g_->forward(x_fake, models::one_hot(in.labels, num_cultures_));
+  auto loss_rec = reconstruction_loss(in.images, x_rec);
+  auto total = loss_adv + cfg.loss.lambda_cls * loss_cls + cfg.loss.lambda_rec * loss_rec;
+  return {total, {{"adv", loss_adv}, {"cls", loss_cls}, {"rec", loss_rec}}};
+}
+
+torch::Tensor StarGanAlgorithm::translate(const torch::Tensor& x, int64_t target) {
+  torch::NoGradGuard no_grad;
+  auto labels = torch::full({x.size(0)}, target,
+                            torch::TensorOptions().dtype(torch::kLong).device(x.device()));
+  return g_ema_->forward(x, models::one_hot(labels, num_cultures_));
+}
+
+void StarGanAlgorithm::export_bundle(const std::string& path,
+                                     const std::vector<std::string>& cultures) {
+  models::save_bundle(path, models::make_bundle(g_ema_, cultures));
+}
+
+}  // namespace culturegan::trainer

@@ -1,0 +1,46 @@
+// The multi-domain culture translator's training step (StarGAN recipe) as phases.
+//
+// D_main: L_D = L_adv(D(x), real) + L_adv(D(G(x,c').detach()), fake) + λ_cls · CE(D_cls(x), c)
+// G_main: L_G = L_adv(D(G(x,c')), real) + λ_cls · CE(D_cls(G(x,c')), c') + λ_rec · |x −
+// G(G(x,c'),c)|₁ (Choi et al. 2018, eq. 5–6; the adversarial term is LSGAN by default instead of
+// WGAN-GP). Options: loss.adversarial = wgan-gp adds λ_gp·GP to D_main (eq. 7 of the paper's
+// appendix); loss.r1_gamma > 0 adds the lazy D_reg phase (algorithm_base.h); loss.diffaugment
+// augments D's inputs (real and fake) differentiably. The target culture c' of each sample is
+// drawn uniformly among the other cultures by target_labels() (sample_randomness.h), so N ranks ×
+// batch b see the same targets as 1 rank × batch N·b. Keys: loss.lambda_cls, loss.lambda_rec.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "models/stargan.h"
+#include "trainer/algorithms/algorithm_base.h"
+#include "trainer/algorithms/losses.h"
+
+namespace culturegan::trainer {
+
+class StarGanAlgorithm : public AlgorithmBase {
+ public:
+  /// Builds G, D, G_ema (a copy of G) and both Adam optimizers from `cfg`, on `device`.
+  /// Weights are initialised from the current torch seed (the trainer seeds it).
+  StarGanAlgorithm(const Config& cfg, int64_t num_cultures, torch::Device device);
+
+  torch::Tensor translate(const torch::Tensor& x, int64_t target) override;
+  void export_bundle(const std::string& path, const std::vector<std::string>& cultures) override;
+
+  models::StarGanGenerator& generator() { return g_; }
+  models::StarGanDiscriminator& discriminator() { return d_; }
+  models::StarGanGenerator& generator_ema() { return g_ema_; }
+
+ private:
+  LossTerms d_main(const StepInput& in);
+  torch::Tensor r1(const StepInput& in);  ///< R1 on real images (loss.r1_gamma > 0)
+  LossTerms g_main(const StepInput& in);
+
+  int64_t num_cultures_;
+  AdversarialLoss adv_;
+  models::StarGanGenerator g_{nullptr};
+  models::StarGanGenerator g_ema_{nullptr};
+  models::StarGanDiscriminator d_{nullptr};
+};
+
+}  // namespace culturegan::trainer

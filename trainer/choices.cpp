@@ -1,0 +1,57 @@
+#include "trainer/choices.h"
+
+namespace culturegan::trainer {
+
+template <>
+const std::vector<std::pair<std::string, ModelKind>>& choice_names() {
+  static const std::vector<std::pair<std::string, ModelKind>> v = {
+      {"stargan", ModelKind::kStargan},
+      {"starganv2", ModelKind::kStarganV2},
+      {"dcgan", ModelKind::kDcgan},
+      {"cyclegan", ModelKind::kCycleGan}};
+  return v;
+}
+template <>
+const std::vector<std::pair<std::string, AdversarialLoss>>& choice_names() {
+  static const std::vector<std::pair<std::string, AdversarialLoss>> v = {
+      {"lsgan", AdversarialLoss::kLsgan},
+      {"bce", AdversarialLoss::kBce},
+      {"hinge", AdversarialLoss::kHinge},
+      {"wgan-gp", AdversarialLoss::kWgan}};
+  return v;
+}
+template <>
+const std::vector<std::pair<std::string, DeviceChoice>>& choice_names() {
+  static const std::vector<std::pair<std::string, DeviceChoice>> v = {
+      {"auto", DeviceChoice::kAuto}, {"cpu", DeviceChoice::kCpu}, {"cuda", DeviceChoice::kCuda}};
+  return v;
+}
+template <>
+const std::vector<std::pair<std::string, NonFinitePolicy>>& choice_names() {
+  static const std::vector<std::pair<std::string, NonFinitePolicy>> v = {
+      {"stop", NonFinitePolicy::kStop}, {"skip", NonFinitePolicy::kSkip}};
+  return v;
+}
+template <>
+const std::vector<std::pair<std::string, BackendChoice>>& choice_names() {
+  static const std::vector<std::pair<std::string, BackendChoice>> v = {
+      {"auto", BackendChoice::kAuto}, {"mpi", BackendChoice::kMpi}, {"nccl", BackendChoice::kNccl}};
+  return v;
+}
+
+namespace {
+template <typename E>
+std::string name_of(E value) {
+  for (const auto& [name, v] : choice_names<E>())
+    if (v == value) return name;
+  return "?";
+}
+}  // namespace
+
+std::string to_string(ModelKind v) { return name_of(v); }
+std::string to_string(AdversarialLoss v) { return name_of(v); }
+std::string to_string(DeviceChoice v) { return name_of(v); }
+std::string to_string(NonFinitePolicy v) { return name_of(v); }
+std::string to_string(BackendChoice v) { return name_of(v); }
+
+}  // namespace culturegan::trainer

@@ -1,0 +1,36 @@
+// The config's string choices as enums (parsed once at load; trainer/config_schema.cpp maps
+// names to values). No dependencies, so losses and algorithms can use them without the config.
+#pragma once
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace culturegan::trainer {
+
+/// model.kind: which GAN algorithm (trainer/algorithms/).
+enum class ModelKind { kStargan, kStarganV2, kDcgan, kCycleGan };
+/// loss.adversarial (trainer/algorithms/losses.h).
+enum class AdversarialLoss { kLsgan, kBce, kHinge, kWgan };
+/// train.device.
+enum class DeviceChoice { kAuto, kCpu, kCuda };
+/// train.non_finite.
+enum class NonFinitePolicy { kStop, kSkip };
+/// distributed.backend.
+enum class BackendChoice { kAuto, kMpi, kNccl };
+
+/// The config names: "stargan", "lsgan", "auto", "stop", "mpi", ...
+std::string to_string(ModelKind v);
+std::string to_string(AdversarialLoss v);
+std::string to_string(DeviceChoice v);
+std::string to_string(NonFinitePolicy v);
+std::string to_string(BackendChoice v);
+
+}  // namespace culturegan::trainer
+
+namespace culturegan::trainer {
+
+/// Every value of a choice enum with its config name, in documentation order.
+template <typename E>
+const std::vector<std::pair<std::string, E>>& choice_names();
+
+}  // namespace culturegan::trainer
