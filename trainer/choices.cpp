@@ -39,6 +39,21 @@ const std::vector<std::pair<std::string, BackendChoice>>& choice_names() {
   return v;
 }
 
+template <>
+const std::vector<std::pair<std::string, Conditioning>>& choice_names() {
+  static const std::vector<std::pair<std::string, Conditioning>> v = {
+      {"cin", Conditioning::kCin}, {"planes", Conditioning::kPlanes}};
+  return v;
+}
+template <>
+const std::vector<std::pair<std::string, Upsample>>& choice_names() {
+  static const std::vector<std::pair<std::string, Upsample>> v = {
+      {"nearest", Upsample::kNearest},
+      {"bilinear", Upsample::kBilinear},
+      {"transposed", Upsample::kTransposed}};
+  return v;
+}
+
 namespace {
 template <typename E>
 std::string name_of(E value) {
@@ -53,5 +68,7 @@ std::string to_string(AdversarialLoss v) { return name_of(v); }
 std::string to_string(DeviceChoice v) { return name_of(v); }
 std::string to_string(NonFinitePolicy v) { return name_of(v); }
 std::string to_string(BackendChoice v) { return name_of(v); }
+std::string to_string(Conditioning v) { return name_of(v); }
+std::string to_string(Upsample v) { return name_of(v); }
 
 }  // namespace culturegan::trainer

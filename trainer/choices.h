@@ -17,6 +17,10 @@ enum class DeviceChoice { kAuto, kCpu, kCuda };
 enum class NonFinitePolicy { kStop, kSkip };
 /// distributed.backend.
 enum class BackendChoice { kAuto, kMpi, kNccl };
+/// model.conditioning (values = models::StarGanSpec::conditioning).
+enum class Conditioning { kPlanes = 0, kCin = 1 };
+/// model.upsample (values = the models' upsample modes, models/upsample.h).
+enum class Upsample { kTransposed = 0, kNearest = 1, kBilinear = 2 };
 
 /// The config names: "stargan", "lsgan", "auto", "stop", "mpi", ...
 std::string to_string(ModelKind v);
@@ -24,6 +28,8 @@ std::string to_string(AdversarialLoss v);
 std::string to_string(DeviceChoice v);
 std::string to_string(NonFinitePolicy v);
 std::string to_string(BackendChoice v);
+std::string to_string(Conditioning v);
+std::string to_string(Upsample v);
 
 }  // namespace culturegan::trainer
 

@@ -38,7 +38,10 @@ struct ModelConfig {
   int64_t g_res_blocks = 6;              ///< model.g_res_blocks
   int64_t d_conv_dim = 64;               ///< model.d_conv_dim
   int64_t d_layers = 0;                  ///< model.d_layers: stride-2 convs in D; 0 = log2(S) - 1
-  int64_t z_dim = 100;                   ///< model.z_dim: noise length (dcgan)
+  Conditioning conditioning = Conditioning::kCin;  ///< model.conditioning (stargan)
+  Upsample upsample = Upsample::kNearest;          ///< model.upsample (G's decoder)
+  bool d_per_culture = true;                       ///< model.d_per_culture (stargan)
+  int64_t z_dim = 100;                             ///< model.z_dim: noise length (dcgan)
   bool spectral_norm =
       false;  ///< model.spectral_norm: spectral norm on D's convs (dcgan, cyclegan)
 };
@@ -46,10 +49,15 @@ struct LossConfig {
   AdversarialLoss adversarial = AdversarialLoss::kLsgan;  ///< loss.adversarial
   double lambda_cls = 1.0;                                ///< loss.lambda_cls: StarGAN's λ_cls
   double lambda_rec = 10.0;                               ///< loss.lambda_rec: StarGAN's λ_rec
-  double gp_lambda = 10.0;   ///< loss.gp_lambda: WGAN-GP penalty weight (adversarial = wgan-gp)
-  double r1_gamma = 0.0;     ///< loss.r1_gamma: R1 weight; > 0 adds a D_reg phase
-  int64_t r1_interval = 16;  ///< loss.r1_interval: D_reg runs every this many steps (lazy R1)
-  std::string diffaugment;   ///< loss.diffaugment: "" or a list of color,translation,cutout
+  double lambda_id = 0.0;     ///< loss.lambda_id: identity |G(x, c_src) − x|₁ (stargan)
+  double lambda_nce = 0.0;    ///< loss.lambda_nce: PatchNCE (CUT) on G's encoder (stargan)
+  int64_t nce_patches = 256;  ///< loss.nce_patches: sampled locations per layer
+  double nce_tau = 0.07;      ///< loss.nce_tau: InfoNCE temperature
+  double lambda_gram = 0.0;   ///< loss.lambda_gram: Gram-matrix style term on D's features
+  double gp_lambda = 10.0;    ///< loss.gp_lambda: WGAN-GP penalty weight (adversarial = wgan-gp)
+  double r1_gamma = 0.0;      ///< loss.r1_gamma: R1 weight; > 0 adds a D_reg phase
+  int64_t r1_interval = 16;   ///< loss.r1_interval: D_reg runs every this many steps (lazy R1)
+  std::string diffaugment;    ///< loss.diffaugment: "" or a list of color,translation,cutout
 };
 struct OptimConfig {
   double g_lr = 1e-4;    ///< optim.g_lr

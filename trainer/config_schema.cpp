@@ -133,6 +133,21 @@ std::vector<KeySpec> build() {
       key("model.d_conv_dim", &C::model, &ModelConfig::d_conv_dim, "D's first width", kAll, gt0()));
   s.push_back(key("model.d_layers", &C::model, &ModelConfig::d_layers,
                   "D's stride-2 convs; 0 = log2(S) − 1", kStarGan, ge0()));
+  s.push_back(choice("model.conditioning", &C::model, &ModelConfig::conditioning,
+                     "how the target culture enters G: `cin` (conditional InstanceNorm from a "
+                     "learned culture embedding in the residual and decoder blocks, Dumoulin et "
+                     "al. 2017) or `planes` (one-hot planes concatenated to the input, the "
+                     "StarGAN paper)",
+                     kStarGan));
+  s.push_back(choice("model.upsample", &C::model, &ModelConfig::upsample,
+                     "G's decoder upsampling: `nearest` / `bilinear` ×2 then conv 3×3 "
+                     "(resize-convolution, Odena et al. 2016: no checkerboard) or `transposed` "
+                     "(conv-transpose 4×4 stride 2, the papers' layers)",
+                     kinds({ModelKind::kStargan, ModelKind::kCycleGan, ModelKind::kDcgan})));
+  s.push_back(key("model.d_per_culture", &C::model, &ModelConfig::d_per_culture,
+                  "D judges real/fake per culture (one patch map per culture, StarGAN v2's "
+                  "multi-task D), so a palette alone cannot pass it; false = one map (paper)",
+                  kStarGan));
   s.push_back(key("model.z_dim", &C::model, &ModelConfig::z_dim,
                   "noise length (dcgan), latent size (starganv2)",
                   kinds({ModelKind::kDcgan, ModelKind::kStarganV2}), gt0()));
@@ -148,6 +163,23 @@ std::vector<KeySpec> build() {
                   kStarGan, ge0()));
   s.push_back(key("loss.lambda_rec", &C::loss, &LossConfig::lambda_rec,
                   "StarGAN λ_rec: cycle reconstruction weight (eq. 6)", kStarGan, ge0()));
+  s.push_back(key("loss.lambda_id", &C::loss, &LossConfig::lambda_id,
+                  "identity weight: |G(x, c_src) − x|₁ on the image's own culture (CycleGAN's "
+                  "identity term for the translator)",
+                  kStarGan, ge0()));
+  s.push_back(key("loss.lambda_nce", &C::loss, &LossConfig::lambda_nce,
+                  "PatchNCE weight (Park et al. 2020, CUT): contrastive content loss between the "
+                  "photo's and the translation's G-encoder features; 0 = off",
+                  kStarGan, ge0()));
+  s.push_back(key("loss.nce_patches", &C::loss, &LossConfig::nce_patches,
+                  "PatchNCE: locations sampled per layer (all when fewer)", kStarGan, gt0()));
+  s.push_back(key("loss.nce_tau", &C::loss, &LossConfig::nce_tau, "PatchNCE: temperature τ",
+                  kStarGan, gt0()));
+  s.push_back(key("loss.lambda_gram", &C::loss, &LossConfig::lambda_gram,
+                  "style weight: Gram matrices of D's features of the translation vs the mean "
+                  "Gram of this rank's real images of the target culture (Gatys et al. 2016 "
+                  "with D instead of VGG); 0 = off",
+                  kStarGan, ge0()));
   s.push_back(key("loss.gp_lambda", &C::loss, &LossConfig::gp_lambda,
                   "WGAN-GP penalty weight λ (with `loss.adversarial = \"wgan-gp\"`)",
                   kinds({ModelKind::kStargan, ModelKind::kDcgan}), ge0()));

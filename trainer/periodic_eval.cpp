@@ -67,9 +67,11 @@ std::string PeriodicEval::run(GanAlgorithm& algo, int64_t step) {
     line += fmt::format(", \"eval.target_accuracy.{}\": {}", culture, num(acc));
   line += fmt::format(
       ", \"eval.fid\": {}, \"eval.kid\": {}, \"eval.cycle_psnr_db\": {}, \"eval.cycle_ssim\": {}, "
-      "\"eval.diversity\": {}}}",
+      "\"eval.diversity\": {}, \"eval.content_gradient_correlation\": {}, "
+      "\"eval.content_gray_ssim\": {}, \"eval.checkerboard_index\": {}, \"eval.kid_floor\": {}}}",
       num(mean(r.fid)), num(mean(r.kid)), num(mean(r.cycle_psnr)), num(mean(r.cycle_ssim)),
-      num(mean(r.diversity)));
+      num(mean(r.diversity)), num(r.content_gradient_correlation_mean),
+      num(r.content_gray_ssim_mean), num(r.checkerboard_index_mean), num(r.kid_floor_mean));
   return line;
 }
 

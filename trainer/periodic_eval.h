@@ -29,7 +29,9 @@ class PeriodicEval {
   /// Exports `algo`'s bundle to run.dir/eval.bundle, evaluates it, and returns the JSON line
   /// (no trailing newline): step, eval.seconds, eval.classifier_val_accuracy,
   /// eval.target_accuracy_mean, eval.target_accuracy.<culture>, and the means over target
-  /// cultures of eval.fid, eval.kid, eval.cycle_psnr_db, eval.cycle_ssim, eval.diversity.
+  /// cultures of eval.fid, eval.kid, eval.cycle_psnr_db, eval.cycle_ssim, eval.diversity, and
+  /// eval.content_gradient_correlation, eval.content_gray_ssim, eval.checkerboard_index,
+  /// eval.kid_floor (their _mean over the target cultures).
   /// Throws what the export or evaluation throws.
   std::string run(GanAlgorithm& algo, int64_t step);
 

@@ -41,8 +41,9 @@ CycleGanAlgorithm::CycleGanAlgorithm(const Config& cfg, int64_t num_cultures, to
     throw ConfigError(
         "key 'loss.adversarial': model.kind = cyclegan supports lsgan | bce | hinge, found "
         "\"wgan-gp\"");
-  g_ab_ = models::ResnetGenerator(cfg.model.g_conv_dim, cfg.model.g_res_blocks);
-  g_ba_ = models::ResnetGenerator(cfg.model.g_conv_dim, cfg.model.g_res_blocks);
+  const auto up = static_cast<int64_t>(cfg.model.upsample);
+  g_ab_ = models::ResnetGenerator(cfg.model.g_conv_dim, cfg.model.g_res_blocks, up);
+  g_ba_ = models::ResnetGenerator(cfg.model.g_conv_dim, cfg.model.g_res_blocks, up);
   d_a_ = models::PatchDiscriminator(cfg.model.d_conv_dim, cfg.model.spectral_norm);
   d_b_ = models::PatchDiscriminator(cfg.model.d_conv_dim, cfg.model.spectral_norm);
   for (torch::nn::Module* m :

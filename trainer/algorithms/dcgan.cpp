@@ -23,6 +23,7 @@ DcganAlgorithm::DcganAlgorithm(const Config& cfg, int64_t num_cultures, torch::D
   spec_.g_conv_dim = cfg.model.g_conv_dim;
   spec_.d_conv_dim = cfg.model.d_conv_dim;
   spec_.spectral_norm = cfg.model.spectral_norm;
+  spec_.upsample = static_cast<int64_t>(cfg.model.upsample);
   try {
     g_ = models::DcganGenerator(spec_);
     d_ = models::DcganDiscriminator(spec_);

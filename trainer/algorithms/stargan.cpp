@@ -3,6 +3,7 @@
 #include "models/bundle.h"
 #include "trainer/algorithms/regularizers.h"
 #include "trainer/algorithms/sample_randomness.h"
+#include "trainer/algorithms/style_loss.h"
 
 namespace culturegan::trainer {
 
@@ -15,6 +16,9 @@ StarGanAlgorithm::StarGanAlgorithm(const Config& cfg, int64_t num_cultures, torc
   spec.g_res_blocks = cfg.model.g_res_blocks;
   spec.d_conv_dim = cfg.model.d_conv_dim;
   spec.d_layers = cfg.model.d_layers;
+  spec.conditioning = static_cast<int64_t>(cfg.model.conditioning);
+  spec.upsample = static_cast<int64_t>(cfg.model.upsample);
+  spec.d_per_culture = cfg.model.d_per_culture ? 1 : 0;
   g_ = models::StarGanGenerator(spec);
   d_ = models::StarGanDiscriminator(spec);
   g_ema_ = models::StarGanGenerator(spec);
@@ -23,7 +27,14 @@ StarGanAlgorithm::StarGanAlgorithm(const Config& cfg, int64_t num_cultures, torc
   track("G_ema", g_ema_.ptr(), device);
   track_ema(g_ema_.ptr(), g_.ptr());
   g_ema_->eval();
-  build({d_.ptr()}, {g_.ptr()},
+  std::vector<std::shared_ptr<torch::nn::Module>> g_nets{g_.ptr()};
+  if (cfg.loss.lambda_nce > 0) {
+    // CUT's H_l: trained with G (same optimizer and phase), checkpointed, not exported.
+    nce_head_ = PatchNceHead(g_->encode_channels());
+    track("NCE_head", nce_head_.ptr(), device);
+    g_nets.push_back(nce_head_.ptr());
+  }
+  build({d_.ptr()}, g_nets,
         {[this](const StepInput& in) { return d_main(in); },
          [this](const StepInput& in) { return g_main(in); },
          [this](const StepInput& in) { return r1(in); }});
@@ -33,7 +44,7 @@ LossTerms StarGanAlgorithm::d_main(const StepInput& in) {
   const auto& cfg = this->cfg();
   const auto c_trg = target_labels(in, num_cultures_);
   auto real_aug = diff_augment(in.images, cfg.loss.diffaugment, in, 10);
-  auto [src_real, cls_real] = d_->forward(real_aug);
+  auto [src_real, cls_real] = d_->forward_culture(real_aug, in.labels);
   auto loss_real = d_loss_real(adv_, src_real);
   auto loss_cls = culture_classification_loss(cls_real, in.labels);
   torch::Tensor x_fake;
@@ -42,12 +53,14 @@ LossTerms StarGanAlgorithm::d_main(const StepInput& in) {
     x_fake = g_->forward(in.images, models::one_hot(c_trg, num_cultures_));
   }
   auto fake_aug = diff_augment(x_fake, cfg.loss.diffaugment, in, 11);
-  auto loss_fake = d_loss_fake(adv_, d_->forward(fake_aug).first);
+  auto loss_fake = d_loss_fake(adv_, d_->forward_culture(fake_aug, c_trg).first);
   auto total = loss_real + loss_fake + cfg.loss.lambda_cls * loss_cls;
   LossTerms out{total, {{"adv_real", loss_real}, {"adv_fake", loss_fake}, {"cls", loss_cls}}};
   if (adv_ == AdversarialLoss::kWgan && cfg.loss.gp_lambda > 0) {
-    auto gp = gradient_penalty([this](const torch::Tensor& x) { return d_->forward(x).first; },
-                               real_aug, fake_aug, batch_uniform(in, 12));
+    // Interpolates are judged as the real image's culture (the single map without d_per_culture).
+    auto gp = gradient_penalty(
+        [&](const torch::Tensor& x) { return d_->forward_culture(x, in.labels).first; }, real_aug,
+        fake_aug, batch_uniform(in, 12));
     out.total = out.total + cfg.loss.gp_lambda * gp;
     out.terms.emplace_back("gp", gp);
   }
@@ -56,21 +69,54 @@ LossTerms StarGanAlgorithm::d_main(const StepInput& in) {
 
 torch::Tensor StarGanAlgorithm::r1(const StepInput& in) {
   auto x = in.images.detach().requires_grad_(true);
-  auto src = d_->forward(diff_augment(x, cfg().loss.diffaugment, in, 13)).first;
+  auto src = d_->forward_culture(diff_augment(x, cfg().loss.diffaugment, in, 13), in.labels).first;
   return r1_penalty(src, x);
 }
 
 LossTerms StarGanAlgorithm::g_main(const StepInput& in) {
   const auto& cfg = this->cfg();
   const auto c_trg = target_labels(in, num_cultures_);
-  auto x_fake = g_->forward(in.images, models::one_hot(c_trg, num_cultures_));
-  auto [src_fake, cls_fake] = d_->forward(diff_augment(x_fake, cfg.loss.diffaugment, in, 14));
+  const auto oh_trg = models::one_hot(c_trg, num_cultures_);
+  const auto oh_src = models::one_hot(in.labels, num_cultures_);
+  auto x_fake = g_->forward(in.images, oh_trg);
+  auto [src_fake, cls_fake] =
+      d_->forward_culture(diff_augment(x_fake, cfg.loss.diffaugment, in, 14), c_trg);
   auto loss_adv = g_loss_adv(adv_, src_fake);
   auto loss_cls = culture_classification_loss(cls_fake, c_trg);
-  auto x_rec = g_->forward(x_fake, models::one_hot(in.labels, num_cultures_));
+  auto x_rec = g_->forward(x_fake, oh_src);
   auto loss_rec = reconstruction_loss(in.images, x_rec);
-  auto total = loss_adv + cfg.loss.lambda_cls * loss_cls + cfg.loss.lambda_rec * loss_rec;
-  return {total, {{"adv", loss_adv}, {"cls", loss_cls}, {"rec", loss_rec}}};
+  LossTerms out{loss_adv + cfg.loss.lambda_cls * loss_cls + cfg.loss.lambda_rec * loss_rec,
+                {{"adv", loss_adv}, {"cls", loss_cls}, {"rec", loss_rec}}};
+  if (cfg.loss.lambda_id > 0) {  // G(x, c_src) ≈ x
+    auto idt = reconstruction_loss(in.images, g_->forward(in.images, oh_src));
+    out.total = out.total + cfg.loss.lambda_id * idt;
+    out.terms.emplace_back("idt", idt);
+  }
+  if (cfg.loss.lambda_nce > 0) {  // CUT: patches of G(x) match the same patches of x
+    std::vector<torch::Tensor> feats_src;
+    {
+      torch::NoGradGuard no_grad;  // keys are detached (CUT)
+      feats_src = g_->encode(in.images, oh_trg);
+    }
+    const auto feats_fake = g_->encode(x_fake, oh_trg);
+    // The same locations on every rank: the seed depends on (train.seed, step) only.
+    const uint64_t seed = counter_hash(in.seed, static_cast<uint64_t>(in.step), 0, /*stream=*/40);
+    auto nce = patch_nce_loss(nce_head_, feats_src, feats_fake, seed, cfg.loss.nce_patches,
+                              cfg.loss.nce_tau);
+    out.total = out.total + cfg.loss.lambda_nce * nce;
+    out.terms.emplace_back("nce", nce);
+  }
+  if (cfg.loss.lambda_gram > 0) {  // content + style: Gram matrices of D's features
+    CultureGrams targets;
+    {
+      torch::NoGradGuard no_grad;
+      targets = culture_gram_sums(d_->features(in.images), in.labels, num_cultures_);
+    }
+    auto sty = gram_style_loss(d_->features(x_fake), c_trg, targets);
+    out.total = out.total + cfg.loss.lambda_gram * sty;
+    out.terms.emplace_back("gram", sty);
+  }
+  return out;
 }
 
 torch::Tensor StarGanAlgorithm::translate(const torch::Tensor& x, int64_t target) {

@@ -8,6 +8,16 @@
 // augments D's inputs (real and fake) differentiably. The target culture c' of each sample is
 // drawn uniformly among the other cultures by target_labels() (sample_randomness.h), so N ranks ×
 // batch b see the same targets as 1 rank × batch N·b. Keys: loss.lambda_cls, loss.lambda_rec.
+//
+// Options for a translation that keeps the photo's content (issue "translations a person
+// recognises"): model.conditioning = cin (the culture modulates G's norms instead of entering
+// as input planes), model.upsample = nearest|bilinear (resize-conv decoder), model.d_per_culture
+// (D_main/G_main judge each image against its own culture's real/fake map), and in G_main:
+//   + λ_id · |G(x, c) − x|₁                         identity on the source culture
+//   + λ_nce · PatchNCE(H(E_G(x)), H(E_G(G(x,c'))))   Park et al. 2020, eq. 3 (encoder of G)
+//   + λ_gram · Σ_l ‖Gram(D_l(G(x,c'))) − mean Gram(D_l(real of c'))‖²   Gatys et al. 2016
+// The Gram targets are the means over this rank's real images of each culture, so with
+// λ_gram > 0 the N ranks × b ≡ 1 × N·b equivalence holds only approximately.
 #pragma once
 #include <string>
 #include <vector>
@@ -15,6 +25,7 @@
 #include "models/stargan.h"
 #include "trainer/algorithms/algorithm_base.h"
 #include "trainer/algorithms/losses.h"
+#include "trainer/algorithms/patch_nce.h"
 
 namespace culturegan::trainer {
 
@@ -41,6 +52,7 @@ class StarGanAlgorithm : public AlgorithmBase {
   models::StarGanGenerator g_{nullptr};
   models::StarGanGenerator g_ema_{nullptr};
   models::StarGanDiscriminator d_{nullptr};
+  PatchNceHead nce_head_{nullptr};  ///< loss.lambda_nce > 0: CUT's projection heads H_l
 };
 
 }  // namespace culturegan::trainer
