@@ -5,7 +5,7 @@ pkgs=(build-essential cmake ninja-build pkg-config
       libtorch-dev libopenmpi-dev openmpi-bin libhdf5-dev hdf5-tools libtomlplusplus-dev libfmt-dev
       libgtest-dev libcli11-dev libstb-dev zlib1g-dev
       python3 python3-torch python3-h5py python3-numpy python3-pil
-      libopenblas0-pthread)  # an optimised BLAS: LibTorch's matrix products are ~20x faster than with
+      libblas3 libopenblas0-pthread)  # libblas3: the reference BLAS some float32 equivalence tests pin; OpenBLAS: the optimised BLAS: LibTorch's matrix products are ~20x faster than with
                              # Debian's reference libblas3 (it takes over the libblas.so.3 alternative)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -7,6 +7,7 @@
 
 #include "data/image_io.h"
 #include "models/bundle.h"
+#include "tests/models/small_spec.h"
 
 using namespace culturegan;
 
@@ -21,13 +22,7 @@ int main(int argc, char** argv) {
   const std::vector<std::string> cultures{"photo", "ukiyo_e", "chinese_ink_landscape"};
   torch::manual_seed(0);
   if (model == "stargan") {
-    models::StarGanSpec spec;
-    spec.num_cultures = 3;
-    spec.image_size = 16;
-    spec.g_conv_dim = 4;
-    spec.g_res_blocks = 1;
-    spec.d_conv_dim = 4;
-    models::StarGanGenerator g(spec);
+    models::StarGanGenerator g(culturegan::testing::small_spec(16, 3));
     models::save_bundle(argv[1], models::make_bundle(g, cultures));
   } else if (model == "starganv2") {
     models::StarGanV2Spec spec;

@@ -16,6 +16,7 @@
 
 #include "models/bundle.h"
 #include "models/culture_generator.h"
+#include "tests/models/small_spec.h"
 
 using namespace culturegan;
 
@@ -58,15 +59,7 @@ bool same(const torch::Tensor& a, const torch::Tensor& b) {
   return a.sizes() == b.sizes() && torch::allclose(a, b, /*rtol=*/0, /*atol=*/1e-6);
 }
 
-models::StarGanSpec paper_spec() {
-  models::StarGanSpec s;
-  s.num_cultures = 3;
-  s.image_size = 16;
-  s.g_conv_dim = 4;
-  s.g_res_blocks = 1;
-  s.d_conv_dim = 4;
-  return s;
-}
+models::StarGanSpec paper_spec() { return culturegan::testing::small_spec(16, 3); }
 }  // namespace
 
 TEST(BundleCompat, PaperStarGanBundleOfTheEarlierBuildTranslatesUnchanged) {

@@ -306,3 +306,20 @@ TEST(PatchNce, MismatchedInputsThrow) {
   EXPECT_THROW(patch_nce_loss(head, {f}, {f}, {torch::zeros({3, 2}, torch::kLong)}), c10::Error);
   EXPECT_THROW(patch_nce_loss(head, {f}, {f}, {torch::zeros({0}, torch::kLong)}), c10::Error);
 }
+
+TEST(PatchNce, GradientIsFiniteWhenAProjectedPatchIsZero) {
+  // A head whose projections are all zero (as ReLU features can make them at small widths):
+  // the loss and every gradient stay finite (CUT's x / (‖x‖ + ε) has an infinite gradient).
+  torch::manual_seed(3);
+  culturegan::trainer::PatchNceHead head(std::vector<int64_t>{2});
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : head->parameters()) p.zero_();
+  }
+  auto src = torch::randn({1, 2, 4, 4});
+  auto fake = torch::randn({1, 2, 4, 4}, torch::requires_grad());
+  auto loss = culturegan::trainer::patch_nce_loss(head, {src}, {fake}, /*seed=*/1, 8);
+  loss.backward();
+  EXPECT_TRUE(std::isfinite(loss.item<double>()));
+  for (auto& p : head->parameters()) EXPECT_TRUE(torch::isfinite(p.grad()).all().item<bool>());
+}

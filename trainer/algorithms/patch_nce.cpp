@@ -21,9 +21,12 @@ torch::Tensor upcast(const torch::Tensor& t) {
   return (s == torch::kHalf || s == torch::kBFloat16) ? t.to(torch::kFloat) : t;
 }
 
-// CUT's Normalize(2): x / (‖x‖₂ + 1e-7) along the last dimension.
+// CUT's Normalize(2): x / (‖x‖₂ + 1e-7) along the last dimension, with ‖x‖₂ taken as
+// sqrt(Σx² + 1e-30) so that its gradient stays finite at x = 0 (sqrt's is infinite there: a
+// projected patch of all zeros, common after ReLU at small widths, made the heads NaN after one
+// step). The value is CUT's to float precision (1e-30 matters only for ‖x‖ < 1e-14).
 torch::Tensor l2_normalise(const torch::Tensor& x) {
-  return x / (x.pow(2).sum(-1, /*keepdim=*/true).sqrt() + 1e-7);
+  return x / ((x.pow(2).sum(-1, /*keepdim=*/true) + 1e-30).sqrt() + 1e-7);
 }
 
 // f [N,C,H,W], ids [S] or [N,S] → [N,S,C].
