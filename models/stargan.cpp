@@ -150,7 +150,7 @@ torch::Tensor StarGanGeneratorImpl::embed(const torch::Tensor& c) {
 
 torch::Tensor StarGanGeneratorImpl::run(const torch::Tensor& x, const torch::Tensor& c,
                                         const torch::Tensor& e,
-                                        std::vector<torch::Tensor>* features) {
+                                        std::vector<torch::Tensor>* features, bool full) {
   const int64_t mid = (spec_.g_res_blocks + 1) / 2;  // 1-based index of the middle block
   if (features) features->push_back(x);
   if (spec_.conditioning == kConditioningPlanes) {
@@ -159,9 +159,10 @@ torch::Tensor StarGanGeneratorImpl::run(const torch::Tensor& x, const torch::Ten
     auto h = torch::cat({x, planes}, 1);
     if (!features) return net_->forward(h);
     const size_t last = mid > 0 ? kEncoderLayers - 1 + mid : kEncoderLayers - 1;
-    for (size_t i = 0; i <= last; ++i) {
+    const size_t end = full ? net_->size() : last + 1;
+    for (size_t i = 0; i < end; ++i) {
       h = (net_->begin() + static_cast<std::ptrdiff_t>(i))->forward(h);
-      if (is_encode_layer(i) || i == last) features->push_back(h);
+      if (i <= last && (is_encode_layer(i) || i == last)) features->push_back(h);
     }
     return h;
   }
@@ -177,10 +178,10 @@ torch::Tensor StarGanGeneratorImpl::run(const torch::Tensor& x, const torch::Ten
     h = blocks_->ptr<CondResidualBlockImpl>(i)->forward(h, e);
     if (features && i + 1 == mid) {
       features->push_back(h);
-      return h;
+      if (!full) return h;
     }
   }
-  if (features) return h;
+  if (features && !full) return h;
   for (size_t i = 0; i < decoder_->size(); ++i)
     h = decoder_->ptr<CondUpBlockImpl>(i)->forward(h, e);
   return torch::tanh(to_rgb_->forward(h));
@@ -191,8 +192,8 @@ torch::Tensor StarGanGeneratorImpl::forward(const torch::Tensor& x, const torch:
   TORCH_CHECK(c.dim() == 2 && c.size(0) == x.size(0) && c.size(1) == spec_.num_cultures,
               "StarGanGenerator: c must be [N,", spec_.num_cultures, "] for x ", x.sizes(),
               ", got ", c.sizes());
-  if (spec_.conditioning == kConditioningPlanes) return run(x, c, {}, nullptr);
-  return run(x, {}, embed(c), nullptr);
+  if (spec_.conditioning == kConditioningPlanes) return run(x, c, {}, nullptr, true);
+  return run(x, {}, embed(c), nullptr, true);
 }
 
 torch::Tensor StarGanGeneratorImpl::forward_embedded(const torch::Tensor& x,
@@ -201,7 +202,7 @@ torch::Tensor StarGanGeneratorImpl::forward_embedded(const torch::Tensor& x,
               "StarGanGenerator::forward_embedded: needs conditioning = 1 (cin), the spec has ",
               spec_.conditioning);
   check_input(x);
-  return run(x, {}, e.to(x.dtype()), nullptr);
+  return run(x, {}, e.to(x.dtype()), nullptr, true);
 }
 
 std::vector<torch::Tensor> StarGanGeneratorImpl::encode(const torch::Tensor& x,
@@ -212,10 +213,22 @@ std::vector<torch::Tensor> StarGanGeneratorImpl::encode(const torch::Tensor& x,
               ", got ", c.sizes());
   std::vector<torch::Tensor> features;
   if (spec_.conditioning == kConditioningPlanes)
-    run(x, c, {}, &features);
+    run(x, c, {}, &features, false);
   else
-    run(x, {}, embed(c), &features);
+    run(x, {}, embed(c), &features, false);
   return features;
+}
+
+std::pair<torch::Tensor, std::vector<torch::Tensor>> StarGanGeneratorImpl::forward_with_features(
+    const torch::Tensor& x, const torch::Tensor& c) {
+  check_input(x);
+  TORCH_CHECK(c.dim() == 2 && c.size(0) == x.size(0) && c.size(1) == spec_.num_cultures,
+              "StarGanGenerator: c must be [N,", spec_.num_cultures, "] for x ", x.sizes(),
+              ", got ", c.sizes());
+  std::vector<torch::Tensor> features;
+  auto y = spec_.conditioning == kConditioningPlanes ? run(x, c, {}, &features, true)
+                                                     : run(x, {}, embed(c), &features, true);
+  return {y, features};
 }
 
 std::vector<int64_t> StarGanGeneratorImpl::encode_channels() const {

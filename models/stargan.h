@@ -140,6 +140,12 @@ class StarGanGeneratorImpl : public torch::nn::Module {
   /// planes enter the stem); with conditioning = 1, [1]-[3] do not, [4] does.
   /// Throws c10::Error as forward.
   std::vector<torch::Tensor> encode(const torch::Tensor& x, const torch::Tensor& c);
+  /// forward(x, c) and encode(x, c) from one pass: {y [N,3,H,W] float32 in [-1,1], the
+  /// encode() features}, each equal to what the two calls return (the same layers run once).
+  /// Used where a step needs both G(x, c) and the encoder features of x (PatchNCE keys).
+  /// Throws c10::Error as forward.
+  std::pair<torch::Tensor, std::vector<torch::Tensor>> forward_with_features(
+      const torch::Tensor& x, const torch::Tensor& c);
   /// The channel counts of encode()'s outputs, {3, g, 2g, 4g, 4g} ({3, g, 2g, 4g} without
   /// residual blocks): what a projection head (CUT's PatchSampleF) is built from.
   std::vector<int64_t> encode_channels() const;
@@ -147,9 +153,10 @@ class StarGanGeneratorImpl : public torch::nn::Module {
   const StarGanSpec& spec() const { return spec_; }
 
  private:
-  // Runs G; with `features`, stops after the last encode() layer and collects them.
+  // Runs G; with `features`, collects the encode() features and, unless `full`, stops after
+  // the last of them (returning it).
   torch::Tensor run(const torch::Tensor& x, const torch::Tensor& c, const torch::Tensor& e,
-                    std::vector<torch::Tensor>* features);
+                    std::vector<torch::Tensor>* features, bool full);
   void check_input(const torch::Tensor& x) const;
 
   StarGanSpec spec_;

@@ -17,17 +17,22 @@ if [ "$(id -u)" -eq 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_
 dir=runs/sweep/$name
 rm -rf "$dir"
 mkdir -p "$dir"
-mpirun -np 2 --oversubscribe "$BUILD_DIR/bin/culturegan-train" --config configs/quickstart.toml \
+# CPU seconds of the training (user + system, all ranks): with train.steps fixed and
+# train.max_minutes=0, cpu_s / steps compares configurations on a busy machine too.
+TIMEFORMAT="%U %S"
+{ time mpirun -np 2 --oversubscribe "$BUILD_DIR/bin/culturegan-train" --config configs/quickstart.toml \
   --set data.corpus=runs/corpus-64.h5 --set "run.dir=$dir" --set train.log_every_s=30 "$@" \
-  > "$dir/train.log" 2>&1
+  > "$dir/train.log" 2>&1; } 2> "$dir/cpu_seconds.txt"
 OMP_NUM_THREADS=2 "$BUILD_DIR/bin/culturegan-eval" --corpus runs/corpus-64.h5 --classifier runs/clf64.pt \
   --bundle "$dir/generator.bundle" --threads 2 --output "$dir/eval.json" > /dev/null 2> "$dir/eval.log"
 /usr/bin/python3 - "$dir" <<'PY'
 import json, sys
 d = sys.argv[1]
 e = json.load(open(f"{d}/eval.json")); s = json.load(open(f"{d}/summary.json"))
+cpu = sum(float(v) for v in open(f"{d}/cpu_seconds.txt").read().split()[-2:])
 acc = e["target_accuracy"]
-print(f"{d}: steps {int(s['steps'])}, {s['images_per_second']:.1f} img/s; target acc mean "
+print(f"{d}: steps {int(s['steps'])}, {s['images_per_second']:.1f} img/s, "
+      f"{cpu / max(1, s['steps']):.3f} CPU s/step; target acc mean "
       f"{e['target_accuracy_mean']:.3f} (" + ", ".join(f"{k} {v:.2f}" for k, v in acc.items()) + "); "
       f"content {e['content_gradient_correlation_mean']:.3f}, gray SSIM {e['content_gray_ssim_mean']:.3f}, "
       f"checkerboard {e['checkerboard_index_mean']:.2f}, KID {sum(e['kid'][k] for k in acc)/len(acc):.3f} "

@@ -305,6 +305,23 @@ TEST(Features, EncodeShapesDependenceAndGradients) {
   EXPECT_TRUE(torch::equal(tap, h));
 }
 
+TEST(Features, ForwardWithFeaturesIsForwardAndEncodeInOnePass) {
+  for (const int64_t cond : {models::kConditioningPlanes, models::kConditioningCin}) {
+    for (const int64_t blocks : {int64_t{3}, int64_t{0}}) {
+      SCOPED_TRACE(::testing::Message() << "conditioning " << cond << ", blocks " << blocks);
+      torch::manual_seed(8);
+      models::StarGanGenerator g(spec(16, cond, 1, blocks));
+      auto x = torch::rand({2, 3, 16, 16}) * 2 - 1;
+      auto c = onehot(2, 2);
+      auto [y, f] = g->forward_with_features(x, c);
+      EXPECT_TRUE(torch::equal(y, g->forward(x, c)));
+      auto want = g->encode(x, c);
+      ASSERT_EQ(f.size(), want.size());
+      for (size_t i = 0; i < f.size(); ++i) EXPECT_TRUE(torch::equal(f[i], want[i])) << i;
+    }
+  }
+}
+
 TEST(Features, DiscriminatorTrunkActivations) {
   auto s = spec(32, 0, 0);
   models::StarGanDiscriminator d(s);  // d_layers auto: 4 → 2×2

@@ -6,6 +6,31 @@
 #include "trainer/algorithms/style_loss.h"
 
 namespace culturegan::trainer {
+namespace {
+
+// D_main runs with G frozen (train_step.cpp); this re-enables G's gradients for one forward so
+// that G_main of the same step can back-propagate through it, and freezes G again afterwards
+// (before D_main's backward, which only sees the detached output).
+class GradientsFor {
+ public:
+  explicit GradientsFor(torch::nn::Module& m) : params_(m.parameters()) {
+    for (auto& p : params_) {
+      was_.push_back(p.requires_grad());
+      p.set_requires_grad(true);
+    }
+  }
+  ~GradientsFor() {
+    for (size_t i = 0; i < params_.size(); ++i) params_[i].set_requires_grad(was_[i]);
+  }
+  GradientsFor(const GradientsFor&) = delete;
+  GradientsFor& operator=(const GradientsFor&) = delete;
+
+ private:
+  std::vector<torch::Tensor> params_;
+  std::vector<bool> was_;
+};
+
+}  // namespace
 
 StarGanAlgorithm::StarGanAlgorithm(const Config& cfg, int64_t num_cultures, torch::Device device)
     : AlgorithmBase(cfg), num_cultures_(num_cultures), adv_(cfg.loss.adversarial) {
@@ -47,10 +72,26 @@ LossTerms StarGanAlgorithm::d_main(const StepInput& in) {
   auto [src_real, cls_real] = d_->forward_culture(real_aug, in.labels);
   auto loss_real = d_loss_real(adv_, src_real);
   auto loss_cls = culture_classification_loss(cls_real, in.labels);
+  const auto oh_trg = models::one_hot(c_trg, num_cultures_);
   torch::Tensor x_fake;
-  {
+  fake_step_ = -1;
+  if (in.step % cfg.optim.n_critic == 0) {
+    // G_main runs this step and needs the same G(x, c') (D_main changes only D): compute it
+    // once, with G's graph, and hand it over; D sees it detached.
+    GradientsFor grad(*g_);
+    if (cfg.loss.lambda_nce > 0) {
+      auto [y, feats] = g_->forward_with_features(in.images, oh_trg);
+      fake_ = y;
+      fake_src_feats_.clear();
+      for (auto& f : feats) fake_src_feats_.push_back(f.detach());
+    } else {
+      fake_ = g_->forward(in.images, oh_trg);
+    }
+    fake_step_ = in.step;
+    x_fake = fake_.detach();
+  } else {
     torch::NoGradGuard no_grad;
-    x_fake = g_->forward(in.images, models::one_hot(c_trg, num_cultures_));
+    x_fake = g_->forward(in.images, oh_trg);
   }
   auto fake_aug = diff_augment(x_fake, cfg.loss.diffaugment, in, 11);
   auto loss_fake = d_loss_fake(adv_, d_->forward_culture(fake_aug, c_trg).first);
@@ -78,7 +119,17 @@ LossTerms StarGanAlgorithm::g_main(const StepInput& in) {
   const auto c_trg = target_labels(in, num_cultures_);
   const auto oh_trg = models::one_hot(c_trg, num_cultures_);
   const auto oh_src = models::one_hot(in.labels, num_cultures_);
-  auto x_fake = g_->forward(in.images, oh_trg);
+  torch::Tensor x_fake;
+  std::vector<torch::Tensor> feats_src;
+  if (fake_step_ == in.step) {  // computed by this step's D_main
+    x_fake = std::move(fake_);
+    feats_src = std::move(fake_src_feats_);
+    fake_ = torch::Tensor();
+    fake_src_feats_.clear();
+    fake_step_ = -1;
+  } else {
+    x_fake = g_->forward(in.images, oh_trg);
+  }
   auto [src_fake, cls_fake] =
       d_->forward_culture(diff_augment(x_fake, cfg.loss.diffaugment, in, 14), c_trg);
   auto loss_adv = g_loss_adv(adv_, src_fake);
@@ -93,8 +144,7 @@ LossTerms StarGanAlgorithm::g_main(const StepInput& in) {
     out.terms.emplace_back("idt", idt);
   }
   if (cfg.loss.lambda_nce > 0) {  // CUT: patches of G(x) match the same patches of x
-    std::vector<torch::Tensor> feats_src;
-    {
+    if (feats_src.empty()) {
       torch::NoGradGuard no_grad;  // keys are detached (CUT)
       feats_src = g_->encode(in.images, oh_trg);
     }

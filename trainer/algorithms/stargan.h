@@ -18,6 +18,10 @@
 //   + λ_gram · Σ_l ‖Gram(D_l(G(x,c'))) − mean Gram(D_l(real of c'))‖²   Gatys et al. 2016
 // The Gram targets are the means over this rank's real images of each culture, so with
 // λ_gram > 0 the N ranks × b ≡ 1 × N·b equivalence holds only approximately.
+//
+// G(x, c') is computed once per step: D_main (which changes only D) computes it with G's graph
+// on steps where G_main runs, judges it detached, and G_main of the same step reuses it (and,
+// with PatchNCE, the encoder features of x from the same pass).
 #pragma once
 #include <string>
 #include <vector>
@@ -53,6 +57,11 @@ class StarGanAlgorithm : public AlgorithmBase {
   models::StarGanGenerator g_ema_{nullptr};
   models::StarGanDiscriminator d_{nullptr};
   PatchNceHead nce_head_{nullptr};  ///< loss.lambda_nce > 0: CUT's projection heads H_l
+  // G(x, c') with G's graph and (with PatchNCE) the detached encoder features of x, computed
+  // by D_main of step fake_step_ for that step's G_main: one generator forward per step fewer.
+  torch::Tensor fake_;
+  std::vector<torch::Tensor> fake_src_feats_;
+  int64_t fake_step_ = -1;
 };
 
 }  // namespace culturegan::trainer

@@ -94,3 +94,46 @@ TEST(AlgorithmBase, LrScheduleIsSetBeforeEachMainPhase) {
     EXPECT_NEAR(adam_lr(ph.back().optimizer), cfg.optim.g_lr * 0.5, 1e-12);
   }
 }
+
+// StarGAN's D_main hands G(x, c') with its graph to the same step's G_main (one G forward per
+// step fewer): G's gradients are the ones G_main computes on its own, with and without PatchNCE.
+TEST(StarGanStep, GMainReusesDMainsTranslationWithTheSameGradients) {
+  for (const double nce : {0.0, 1.0}) {
+    SCOPED_TRACE(::testing::Message() << "lambda_nce " << nce);
+    Config cfg = tiny(ModelKind::kStargan);
+    cfg.loss.lambda_nce = nce;
+    cfg.loss.nce_patches = 8;
+    auto grads_of_g_main = [&](bool after_d_main) {
+      torch::manual_seed(3);
+      StarGanAlgorithm algo(cfg, 3, torch::kCPU);
+      torch::manual_seed(4);
+      StepInput in;
+      in.images = torch::rand({4, 3, 32, 32}) * 2 - 1;
+      in.labels = torch::tensor({0, 1, 2, 0}, torch::kLong);
+      in.step = 0;
+      in.seed = 1;
+      auto& ph = algo.phases();
+      auto freeze = [](Phase& p, bool f) {
+        for (auto& m : p.frozen)
+          for (auto& t : m->parameters()) t.set_requires_grad(!f);
+      };
+      if (after_d_main) {  // as train_step.cpp runs it: D_main with G frozen, then G_main
+        freeze(ph[0], true);
+        ph[0].loss(in).total.backward();
+        freeze(ph[0], false);
+      }
+      freeze(ph[1], true);
+      ph[1].loss(in).total.backward();
+      freeze(ph[1], false);
+      std::vector<torch::Tensor> grads;
+      for (auto& p : ph[1].params)
+        grads.push_back(p.grad().defined() ? p.grad().clone() : torch::zeros_like(p));
+      return grads;
+    };
+    const auto fresh = grads_of_g_main(false), reused = grads_of_g_main(true);
+    ASSERT_EQ(fresh.size(), reused.size());
+    for (size_t i = 0; i < fresh.size(); ++i)
+      EXPECT_TRUE(torch::allclose(fresh[i], reused[i], 1e-5, 1e-7)) << "parameter " << i;
+    EXPECT_GT(reused[0].abs().sum().item<double>(), 0.0);
+  }
+}
