@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Quickstart: install, build, ingest the culture corpus, train the quickstart recipe with
 # `mpirun -np 2`, export the generator bundle, and translate held-back photos into every
-# culture. Each stage's wall time is printed at the end.
+# culture. Each stage's wall time is printed at the end, then where the grid and the run
+# report (run.dir/report.html, docs/report.md) are.
 #   CORPUS=/path/to/culture-corpus NP=2 bash scripts/quickstart.sh [--set key=value ...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,3 +41,8 @@ echo "quickstart: wall time per stage (s):"
 for i in "${!stage_names[@]}"; do printf '  %-8s %5d\n' "${stage_names[$i]}" "${stage_secs[$i]}"; done
 echo "quickstart: generator bundle: $RUN_DIR/generator.bundle"
 echo "quickstart: grid of held-back photos (rows) translated into every culture (columns): $RUN_DIR/quickstart-grid.png"
+if [ -s "$RUN_DIR/report.html" ]; then
+  echo "quickstart: run report (summary, loss curves, sample grids over steps, checkpoints; one HTML file that opens offline): $RUN_DIR/report.html"
+else
+  echo "quickstart: no run report was written; see $RUN_DIR/report.log"
+fi

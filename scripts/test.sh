@@ -3,7 +3,7 @@
 # tools are beside the checkout (as root), builds, and runs every ctest suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh
+bash scripts/install-deps.sh --test
 SLURM_TOOLS=${SLURM_TOOLS:-../shared/tools/slurm}
 if [ "${CULTUREGAN_NO_SLURM:-0}" != 1 ] && [ "$(id -u)" -eq 0 ] && [ -x "$SLURM_TOOLS/start-slurm.sh" ]; then
   echo "test.sh: starting the local Slurm cluster ($SLURM_TOOLS)"

@@ -103,6 +103,11 @@ struct EvalConfig {
   int64_t classifier_width = 32;  ///< eval.classifier_width: its --width
 };
 
+/// The live run report (docs/report.md): run.dir/report.html, written by culturegan-report.
+struct ReportConfig {
+  int64_t every = 500;  ///< report.every: steps between refreshes on rank 0 (0 = only at the end)
+};
+
 /// StarGAN v2's loss weights (Choi et al. 2020, eq. 5): λ_sty, λ_ds, λ_cyc.
 struct StarGanV2Config {
   double lambda_sty = 1.0;  ///< starganv2.lambda_sty: style reconstruction
@@ -130,6 +135,7 @@ struct Config {
   DistributedConfig distributed;
   SampleConfig sample;
   EvalConfig eval;
+  ReportConfig report;
   StarGanV2Config starganv2;
   CycleGanConfig cyclegan;
 

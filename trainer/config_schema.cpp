@@ -104,7 +104,7 @@ std::vector<KeySpec> build() {
   // run, data
   s.push_back(key("run.dir", &C::run, &RunConfig::dir,
                   "output folder: checkpoints/, samples/, generator.bundle, summary.json, "
-                  "metrics.jsonl"));
+                  "metrics.jsonl, report.html"));
   s.push_back(
       key("data.corpus", &C::data, &DataConfig::corpus, "the HDF5 corpus (culturegan-ingest)"));
   s.back().required = true;
@@ -262,6 +262,10 @@ std::vector<KeySpec> build() {
                   "`eval.every` > 0)"));
   s.push_back(key("eval.classifier_width", &C::eval, &EvalConfig::classifier_width,
                   "the `--width` it was trained with", kAll, gt0()));
+  s.push_back(key("report.every", &C::report, &ReportConfig::every,
+                  "steps between refreshes of `run.dir/report.html` by rank 0 (culturegan-report "
+                  "in the background; 0 = only at the end; docs/report.md)",
+                  kAll, ge0()));
   // starganv2 (Choi et al. 2020, eq. 5)
   s.push_back(key("starganv2.lambda_sty", &C::starganv2, &StarGanV2Config::lambda_sty,
                   "λ_sty: style reconstruction |s̃ − E_ỹ(G(x, s̃))|₁", kV2, ge0()));

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "common/atomic_write.h"
 #include "eval/eval_inputs.h"
 
 namespace culturegan::trainer {
@@ -57,6 +58,11 @@ std::string PeriodicEval::run(GanAlgorithm& algo, int64_t step) {
   options.source = source_;
   const auto translate = eval::bundle_translate_fn(gen, set_.cultures, image_size_, source_, path);
   const eval::EvalReport r = eval::evaluate(clf_, set_, translate, options);
+  // The whole report (confusion matrix, per-culture values) for culturegan-report.
+  const std::filesystem::path dir = std::filesystem::path(cfg_.run.dir) / "eval";
+  std::filesystem::create_directories(dir);
+  common::write_file_atomically((dir / fmt::format("step-{:09d}.json", step)).string(),
+                                r.to_json(set_.cultures, source_));
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::string line = fmt::format(

@@ -1,7 +1,9 @@
 // In-training evaluation (config [eval], docs/eval.md): every eval.every steps rank 0 exports
 // the current generator bundle, loads it as culturegan-infer would, and scores it with
 // eval::evaluate against a culture classifier trained beforehand by culturegan-eval. The
-// results are one line of metrics.jsonl: {"step": N, "eval.target_accuracy_mean": ..., ...}.
+// results are one line of metrics.jsonl: {"step": N, "eval.target_accuracy_mean": ..., ...},
+// and the whole report (culturegan-eval's JSON, with the confusion matrix) in
+// run.dir/eval/step-<9 digits>.json, which culturegan-report shows.
 // The other ranks wait at their next collective meanwhile, so eval time counts against
 // distributed.timeout_s.
 #pragma once
@@ -26,7 +28,8 @@ class PeriodicEval {
   /// eval.every > 0 and step is a multiple of it.
   bool due(int64_t step) const;
 
-  /// Exports `algo`'s bundle to run.dir/eval.bundle, evaluates it, and returns the JSON line
+  /// Exports `algo`'s bundle to run.dir/eval.bundle, evaluates it, writes the full report to
+  /// run.dir/eval/step-<step, 9 digits>.json (atomically), and returns the JSON line
   /// (no trailing newline): step, eval.seconds, eval.classifier_val_accuracy,
   /// eval.target_accuracy_mean, eval.target_accuracy.<culture>, and the means over target
   /// cultures of eval.fid, eval.kid, eval.cycle_psnr_db, eval.cycle_ssim, eval.diversity, and

@@ -1,8 +1,56 @@
 #include "trainer/progress.h"
 
+#include <cmath>
+#include <ctime>
+
 #include <fmt/format.h>
 
 namespace culturegan::trainer {
+namespace {
+
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += ch;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c < 0x20) {
+      out += fmt::format("\\u{:04x}", c);
+    } else {
+      out += ch;
+    }
+  }
+  return out + "\"";
+}
+
+std::string json_number(double v) { return std::isfinite(v) ? fmt::format("{}", v) : "null"; }
+
+}  // namespace
+
+std::string summary_json(const RunSummary& s) {
+  std::map<std::string, std::string> kv;  // sorted keys
+  std::string cultures = "[";
+  for (size_t i = 0; i < s.cultures.size(); ++i)
+    cultures += (i ? ", " : "") + json_string(s.cultures[i]);
+  kv["cultures"] = cultures + "]";
+  kv["exit_reason"] = json_string(s.exit_reason);
+  if (s.exit_code >= 0) kv["exit_code"] = std::to_string(s.exit_code);
+  if (s.preempted_at_step >= 0) kv["preempted_at_step"] = std::to_string(s.preempted_at_step);
+  if (!s.error.empty()) kv["error"] = json_string(s.error);
+  kv["global_batch"] = std::to_string(s.global_batch);
+  kv["images_per_second"] = json_number(s.images_per_second);
+  kv["steps"] = std::to_string(s.steps);
+  kv["steps_total"] = std::to_string(s.steps_total);
+  kv["updated_unix_s"] = std::to_string(static_cast<int64_t>(std::time(nullptr)));
+  kv["wall_s"] = json_number(s.wall_s);
+  kv["world_size"] = std::to_string(s.world_size);
+  std::string out = "{";
+  for (const auto& [k, v] : kv) out += (out.size() > 1 ? ", " : "") + json_string(k) + ": " + v;
+  return out + "}\n";
+}
 
 std::string format_duration(double seconds) {
   if (seconds < 0 || seconds != seconds) return "?";

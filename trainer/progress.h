@@ -1,9 +1,11 @@
-// Rank 0's progress line: step/total, images per second, losses, ETA.
+// Rank 0's progress line (step/total, images per second, losses, ETA) and the run's
+// summary.json (how far it got, how fast, and how it ended).
 #pragma once
 #include <chrono>
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace culturegan::trainer {
 
@@ -28,6 +30,26 @@ class Progress {
   std::map<std::string, double> sums_;
   int64_t samples_ = 0;
 };
+
+/// What run.dir/summary.json holds (docs/report.md). Rank 0 writes it at start-up and at each
+/// report refresh with exit_reason "running", and on every way out with the final reason.
+struct RunSummary {
+  int64_t steps = 0;        ///< steps done so far (the next step to run)
+  int64_t steps_total = 0;  ///< train.steps
+  int64_t world_size = 0;
+  int64_t global_batch = 0;           ///< world size × train.batch_size
+  double images_per_second = 0;       ///< global, since this launch's first step
+  double wall_s = 0;                  ///< seconds since this launch started training
+  std::string exit_reason;            ///< running | finished | time_budget | preempted | failed
+  int exit_code = -1;                 ///< the process's exit code; -1 while running (not written)
+  int64_t preempted_at_step = -1;     ///< the step saved on preemption; -1 = not preempted
+  std::string error;                  ///< failed: what stopped it
+  std::vector<std::string> cultures;  ///< the corpus's cultures (columns of the sample grids)
+};
+
+/// summary.json's text: one JSON object, keys sorted, newline-terminated, with
+/// updated_unix_s (now); exit_code, preempted_at_step and error only when set.
+std::string summary_json(const RunSummary& s);
 
 /// "1h02m03s" style.
 std::string format_duration(double seconds);

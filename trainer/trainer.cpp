@@ -1,5 +1,7 @@
 #include "trainer/trainer.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -7,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "common/atomic_write.h"
 #include "data/corpus_reader.h"
 #include "data/loader.h"
 #include "data/sampler.h"
@@ -18,6 +21,7 @@
 #include "trainer/checkpoint.h"
 #include "trainer/periodic_eval.h"
 #include "trainer/progress.h"
+#include "trainer/report_refresh.h"
 #include "trainer/resume.h"
 #include "trainer/run_options.h"
 #include "trainer/sample_grid.h"
@@ -46,15 +50,16 @@ std::vector<std::pair<std::string, torch::Tensor>> named_state_tensors(GanAlgori
   return out;
 }
 
-void write_summary(const std::string& path, const std::map<std::string, double>& values) {
-  std::ofstream out(path);
-  out << "{";
-  bool first = true;
-  for (const auto& [k, v] : values) {
-    out << (first ? "" : ", ") << fmt::format("\"{}\": {}", k, v);
-    first = false;
-  }
-  out << "}\n";
+// Bounded waits for the report at the end (ReportRefresher::finish): for a refresh still
+// running, then for the final one. Shorter on preemption, whose grace time is short.
+constexpr double kReportWaitS = 30, kReportFinalWaitS = 60;
+constexpr double kReportWaitPreemptedS = 0, kReportFinalWaitPreemptedS = 10;
+
+int exit_code_of(const std::exception& e) {
+  if (dynamic_cast<const ConfigError*>(&e) || dynamic_cast<const data::CorpusError*>(&e) ||
+      dynamic_cast<const CheckpointError*>(&e))
+    return kExitBadInput;
+  return kExitError;
 }
 
 // One rank's run: what start-up builds, the step loop, the end.
@@ -64,13 +69,19 @@ class Run {
       : options_(options), cfg_(options.config), env_(env), root_(env.rank == 0) {}
 
   int execute() {
-    if (const int rc = start(); rc != kExitOk) return rc;
-    for (int64_t step = state_.step; step < cfg_.train.steps; ++step) {
-      const std::optional<int> stop = train_one_step(step);
-      if (stop) return *stop;
-      if (budget_spent_) break;
+    try {
+      if (const int rc = start(); rc != kExitOk) return rc;
+      for (int64_t step = state_.step; step < cfg_.train.steps; ++step) {
+        const std::optional<int> stop = train_one_step(step);
+        if (stop) return *stop;
+        if (budget_spent_) break;
+      }
+      return finish();
+    } catch (const std::exception& e) {
+      // A started run leaves its summary and report; the exception goes on to train_main.
+      end_report("failed", exit_code_of(e), e.what());
+      throw;
     }
-    return finish();
   }
 
  private:
@@ -112,8 +123,73 @@ class Run {
         std::make_unique<Progress>(state_.step, cfg_.train.steps,
                                    env_.world_size * cfg_.train.batch_size, cfg_.train.log_every_s);
     // Rank 0's loss terms, one JSON line per step (appended across resumes).
-    if (root_) metrics_log_.open(fs::path(cfg_.run.dir) / "metrics.jsonl", std::ios::app);
+    if (root_) {
+      metrics_log_.open(fs::path(cfg_.run.dir) / "metrics.jsonl", std::ios::app);
+      report_ = std::make_unique<ReportRefresher>(cfg_.run.dir, cfg_.report.every);
+      write_summary("running");
+    }
     return kExitOk;
+  }
+
+  // Rank 0: run.dir/summary.json (docs/report.md); a failed write is a warning.
+  void write_summary(const std::string& reason, int exit_code = -1, int64_t preempted_at = -1,
+                     const std::string& error = "") {
+    RunSummary s;
+    s.steps = state_.step;
+    s.steps_total = cfg_.train.steps;
+    s.world_size = env_.world_size;
+    s.global_batch = env_.world_size * cfg_.train.batch_size;
+    s.images_per_second = progress_ ? progress_->images_per_second() : 0.0;
+    s.wall_s = progress_ ? progress_->elapsed_s() : 0.0;
+    s.exit_reason = reason;
+    s.exit_code = exit_code;
+    s.preempted_at_step = preempted_at;
+    s.error = error;
+    if (corpus_) s.cultures = corpus_->cultures();
+    const std::string path = (fs::path(cfg_.run.dir) / "summary.json").string();
+    try {
+      common::write_file_atomically(path, summary_json(s));
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "culturegan-train: warning: {}\n", e.what());
+    }
+  }
+
+  // Rank 0, every report.every steps: the summary so far, then culturegan-report in the
+  // background (skipped while the previous one runs). Costs the training thread the summary
+  // write and a posix_spawn (docs/report.md has the measured stall).
+  void refresh_report() {
+    const auto t0 = std::chrono::steady_clock::now();
+    metrics_log_.flush();  // the report reads whole lines
+    write_summary("running");
+    report_->start();
+    longest_refresh_ms_ = std::max(
+        longest_refresh_ms_,
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+
+  // Rank 0, on every way out of a started run: the final summary.json, then the final report
+  // (bounded waits), then one line saying where it is. Never throws.
+  void end_report(const std::string& reason, int exit_code, const std::string& error = "",
+                  int64_t preempted_at = -1) {
+    if (!root_ || !report_) return;
+    try {
+      if (metrics_log_) metrics_log_.flush();
+      write_summary(reason, exit_code, preempted_at, error);
+      const bool preempted = reason == "preempted";
+      const bool ok = report_->finish(preempted ? kReportWaitPreemptedS : kReportWaitS,
+                                      preempted ? kReportFinalWaitPreemptedS : kReportFinalWaitS);
+      const auto& st = report_->stats();
+      if (ok)
+        fmt::print(
+            "culturegan-train: report {} (refreshes during training: {} started, {} skipped "
+            "while one ran; final one in {:.1f} s; longest training stall {:.1f} ms)\n",
+            report_->output(), st.started, st.skipped, st.final_s,
+            std::max(longest_refresh_ms_, st.longest_call_ms));
+      std::fflush(stdout);
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "culturegan-train: warning: run report: {}\n", e.what());
+    }
+    report_.reset();
   }
 
   // Rank 0: sample sources, the resolved config, the start-up line.
@@ -204,10 +280,11 @@ class Run {
       if (root_)
         fmt::print("culturegan-train: preemption signal received, saving at step {}\n",
                    state_.step);
-      if (!save_checkpoint()) return kExitError;
+      if (!save_checkpoint()) return fail_run("checkpoint save failed");
       if (root_)
         fmt::print("culturegan-train: saved; exiting with code {} (requeue me)\n",
                    int(kExitRequeue));
+      end_report("preempted", kExitRequeue, "", state_.step);
       return kExitRequeue;
     }
     if (root_) log_step(result);
@@ -216,7 +293,7 @@ class Run {
       distributed::check_consistency(*control_, named_state_tensors(*algo_), state_.step);
     if (cfg_.checkpoint.every > 0 && state_.step % cfg_.checkpoint.every == 0 &&
         state_.step < cfg_.train.steps && !save_checkpoint())
-      return kExitError;
+      return fail_run("checkpoint save failed");
     if (periodic_eval_ && periodic_eval_->due(state_.step) && metrics_log_) {
       const std::string line = periodic_eval_->run(*algo_, state_.step);
       metrics_log_ << line << "\n";
@@ -226,7 +303,14 @@ class Run {
     if (root_ && cfg_.train.sample_every > 0 && state_.step % cfg_.train.sample_every == 0)
       write_sample_grid(fmt::format("{}/samples/step-{:09d}.png", cfg_.run.dir, state_.step),
                         *algo_, sources_, num_cultures_, device_);
+    if (root_ && report_->due(state_.step) && state_.step < cfg_.train.steps) refresh_report();
     return std::nullopt;
+  }
+
+  // A runtime failure every rank agreed on: rank 0's summary and report say so.
+  int fail_run(const std::string& why) {
+    end_report("failed", kExitError, fmt::format("{} at step {}", why, state_.step));
+    return kExitError;
   }
 
   // Rank 0: the progress line and the step's line in metrics.jsonl.
@@ -241,19 +325,15 @@ class Run {
 
   // The last checkpoint, the bundle, the final grid and summary.json.
   int finish() {
-    if (!save_checkpoint()) return kExitError;
+    if (!save_checkpoint()) return fail_run("checkpoint save failed");
     if (!root_) return kExitOk;
     const std::string bundle = (fs::path(cfg_.run.dir) / "generator.bundle").string();
     algo_->export_bundle(bundle, corpus_->cultures());
     const std::string grid = (fs::path(cfg_.run.dir) / "samples" / "final.png").string();
     write_sample_grid(grid, *algo_, sources_, num_cultures_, device_);
-    write_summary((fs::path(cfg_.run.dir) / "summary.json").string(),
-                  {{"steps", static_cast<double>(state_.step)},
-                   {"world_size", static_cast<double>(env_.world_size)},
-                   {"global_batch", static_cast<double>(env_.world_size * cfg_.train.batch_size)},
-                   {"images_per_second", progress_->images_per_second()},
-                   {"wall_s", progress_->elapsed_s()}});
     fmt::print("culturegan-train: done; generator bundle {}; sample grid {}\n", bundle, grid);
+    std::fflush(stdout);
+    end_report(budget_spent_ ? "time_budget" : "finished", kExitOk);
     return kExitOk;
   }
 
@@ -276,6 +356,8 @@ class Run {
   std::unique_ptr<PeriodicEval> periodic_eval_;
   std::unique_ptr<Progress> progress_;
   std::ofstream metrics_log_;
+  std::unique_ptr<ReportRefresher> report_;  // rank 0; null before start-up and after the end
+  double longest_refresh_ms_ = 0;
   bool budget_spent_ = false;
 };
 

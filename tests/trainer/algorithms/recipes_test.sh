@@ -49,9 +49,8 @@ recipe stargan quickstart.toml "$work/c.h5" --set model.g_res_blocks=1 --set los
   --set loss.r1_gamma=1 --set loss.r1_interval=2 --set loss.diffaugment=color,translation,cutout
 grep -q '"D_reg.r1"' "$work/run-stargan/metrics.jsonl" || fail "stargan: no D_reg phase in metrics.jsonl"
 grep -q '"D_main.gp"' "$work/run-stargan/metrics.jsonl" || fail "stargan: no WGAN-GP term in metrics.jsonl"
-"${CULTUREGAN_PYTHON:-/usr/bin/python3}" "$SRC/eval/plot_metrics.py" "$work/run-stargan/metrics.jsonl" \
-  -o "$work/losses.png" || fail "plot_metrics.py failed"
-[ -s "$work/losses.png" ] || fail "no loss plot"
+"$BIN/culturegan-report" "$work/run-stargan" -o "$work/run-report.html" > /dev/null || fail "culturegan-report failed"
+grep -q 'id="loss-series-D_main.gp"' "$work/run-report.html" || fail "the run report has no D_main.gp loss curve"
 
 "$BIN/culturegan-eval" --corpus "$work/c.h5" --bundle "$work/run-stargan/generator.bundle" --epochs 1 --width 4 \
   --classifier "$work/clf.pt" --output "$work/report.json" > /dev/null 2> "$work/eval.log" || { cat "$work/eval.log"; fail "eval failed"; }
