@@ -1,7 +1,8 @@
 // culturegan-infer: translate images into a target culture with a generator bundle.
 //   culturegan-infer --bundle G.bundle --input IMG|DIR [--input ...] --target CULTURE|all|C:w,C:w
 //       --output OUT [--strength 0..1] [--source CULTURE] [--device cpu|cuda] [--grid FILE.png]
-//       [--seed N] [--reference IMG]
+//       [--seed N] [--reference IMG] [--size train|native|N] [--tile T] [--overlap O] [--batch B]
+//       [--norm-stats global|tile] [--stats-size S]          (docs/inference.md)
 //   dcgan bundles (noise → image): culturegan-infer --bundle G.bundle --count N --target ...
 //       --output DIR [--seed N] [--grid FILE.png]
 #include <algorithm>
@@ -9,9 +10,13 @@
 #include <iostream>
 #include <optional>
 
+#include <unistd.h>
+
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include "data/progress.h"
+#include "inference/exif.h"
 #include "inference/translate.h"
 
 namespace fs = std::filesystem;
@@ -54,6 +59,8 @@ int main(int argc, char** argv) {
   double strength = 1.0;
   uint64_t seed = 0;
   int count = 0;
+  std::string size_text = "train", norm_stats = "global";
+  inference::InferOptions opts;
   app.add_option("--bundle", bundle, "generator bundle written by culturegan-train")->required();
   app.add_option("--input", inputs, "image file or folder (repeatable)");
   app.add_option("--target", target, "CULTURE, 'all', or a mix CULTURE:w,CULTURE:w")->required();
@@ -72,9 +79,31 @@ int main(int argc, char** argv) {
                  "(starganv2 bundles)");
   app.add_option("--count", count, "dcgan bundles: images to generate per target")
       ->check(CLI::PositiveNumber);
+  app.add_option("--size", size_text,
+                 "working resolution: train (the bundle's training size, short side), native "
+                 "(the input's pixels) or N (short side N pixels)");
+  app.add_option("--tile", opts.tiles.tile,
+                 "tile side in working pixels (multiple of 4); larger images run in overlapping "
+                 "tiles; 0 = never tile")
+      ->capture_default_str();
+  app.add_option("--overlap", opts.tiles.overlap,
+                 "overlap of neighbouring tiles in pixels (multiple of 4, < tile/2)")
+      ->capture_default_str();
+  app.add_option("--batch", opts.tiles.batch, "tiles per forward pass")->capture_default_str();
+  app.add_option("--norm-stats", norm_stats,
+                 "InstanceNorm statistics of tiles: global (of the whole image, from a "
+                 "downscaled first pass) or tile (each tile's own; seams)");
+  app.add_option("--stats-size", opts.stats_size,
+                 "long side of the statistics pass in pixels (0 = --tile)");
   CLI11_PARSE(app, argc, argv);
 
   try {
+    opts.size = inference::parse_working_size(size_text);
+    inference::check_tile_options(opts.tiles);
+    if (norm_stats != "global" && norm_stats != "tile")
+      throw std::invalid_argument(
+          fmt::format("--norm-stats: expected global or tile, found '{}'", norm_stats));
+    opts.global_norm_stats = norm_stats == "global";
     inference::Translator translator(bundle, device);
     const auto& cultures = translator.cultures();
     if (source == "auto")
@@ -84,7 +113,7 @@ int main(int argc, char** argv) {
     if (!source.empty() && std::find(cultures.begin(), cultures.end(), source) == cultures.end())
       throw std::invalid_argument(fmt::format("--source: unknown culture '{}'", source));
     const auto targets = inference::parse_targets(target, cultures);
-    const int tile = 128;
+    const int thumb = 128;
     std::vector<data::RgbImage> tiles;
     int rows = 0;
     if (!translator.translates()) {
@@ -108,10 +137,10 @@ int main(int argc, char** argv) {
           fmt::print("seed {} -> {}\n", seed + static_cast<uint64_t>(i), path);
         }
       for (int i = 0; i < count; ++i) {  // grid rows: seeds; columns: a blank, then targets
-        tiles.push_back(data::resize_square(per_target[0][static_cast<size_t>(i)], tile));
+        tiles.push_back(data::resize_square(per_target[0][static_cast<size_t>(i)], thumb));
         std::fill(tiles.back().pixels.begin(), tiles.back().pixels.end(), 255);
         for (auto& col : per_target)
-          tiles.push_back(data::resize_square(col[static_cast<size_t>(i)], tile));
+          tiles.push_back(data::resize_square(col[static_cast<size_t>(i)], thumb));
       }
     } else {
       if (inputs.empty()) throw std::invalid_argument("--input: required for a translator bundle");
@@ -124,7 +153,7 @@ int main(int argc, char** argv) {
         if (targets.size() != 1 || targets[0].size() != 1)
           throw std::invalid_argument(fmt::format(
               "--reference: expected one --target culture (the reference's), found '{}'", target));
-        ref_image = data::load_image(reference);
+        ref_image = inference::load_upright(reference);
       }
       const auto files = collect_inputs(inputs);
       rows = static_cast<int>(files.size());
@@ -134,14 +163,19 @@ int main(int argc, char** argv) {
             "--output {}: a .png output needs one input and one target, found {} and {}", output,
             files.size(), targets.size()));
       if (!single_file) fs::create_directories(output);
+      // A progress bar on stderr (one per output) for folders / several inputs.
+      const int64_t total = static_cast<int64_t>(files.size() * targets.size());
+      std::cerr.tie(nullptr);  // the bar must not flush stdout (scripts pipe it to grep -q)
+      data::ProgressBar bar("translate", total, total > 1, isatty(2) != 0, std::cerr);
+      int64_t done = 0;
       for (const auto& f : files) {
-        const data::RgbImage image = data::load_image(f.string());
-        if (!grid.empty()) tiles.push_back(data::resize_square(image, tile));
+        const data::RgbImage image = inference::load_upright(f.string());
+        if (!grid.empty()) tiles.push_back(data::resize_square(image, thumb));
         for (const auto& spec : targets) {
           const data::RgbImage out =
               ref_image ? translator.translate_reference(image, *ref_image, spec[0].first, strength,
-                                                         source)
-                        : translator.translate(image, spec, strength, source, seed);
+                                                         source, opts)
+                        : translator.translate(image, spec, strength, source, seed, opts);
           const std::string label =
               inference::target_label(spec) +
               (ref_image ? "-ref-" + fs::path(reference).stem().string() : "");
@@ -150,14 +184,17 @@ int main(int argc, char** argv) {
                           : (fs::path(output) / fmt::format("{}_{}.png", f.stem().string(), label))
                                 .string();
           data::save_png(path, out);
-          if (!grid.empty()) tiles.push_back(data::resize_square(out, tile));
+          if (!grid.empty()) tiles.push_back(data::resize_square(out, thumb));
           fmt::print("{} -> {}\n", f.string(), path);
+          bar.update(++done);
         }
       }
+      bar.finish();
     }
     if (!grid.empty()) {
       const int cols = static_cast<int>(targets.size()) + 1, gap = 2;
       data::RgbImage g;
+      const int tile = thumb;
       g.width = cols * (tile + gap) + gap;
       g.height = rows * (tile + gap) + gap;
       g.pixels.assign(static_cast<size_t>(g.width) * g.height * 3, 255);

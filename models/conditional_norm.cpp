@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "models/norm_stats.h"
+
 namespace culturegan::models {
 namespace nn = torch::nn;
 namespace F = torch::nn::functional;
@@ -22,7 +24,7 @@ torch::Tensor ConditionalInstanceNorm2dImpl::forward(const torch::Tensor& x,
               "ConditionalInstanceNorm2d: e must be [", x.size(0), ",", embed_dim_, "], got ",
               e.sizes());
   auto gb = fc->forward(e).view({x.size(0), 2 * channels_, 1, 1}).chunk(2, 1);
-  auto h = F::instance_norm(x, F::InstanceNormFuncOptions().eps(1e-5));
+  auto h = instance_norm_2d(x, 1e-5);  // F::instance_norm unless a NormStatsScope is open
   return h * (1 + gb[0]) + gb[1];
 }
 

@@ -85,8 +85,13 @@ class StarGanV2 final : public CultureGenerator {
   }
 
  private:
-  // E_source(x): the style encoder needs S×S inputs.
+  // E_source(x): the style encoder needs S×S inputs. With a style image set (tiled inference),
+  // E reads it, once per row of x.
   torch::Tensor own_style(const torch::Tensor& x, int64_t source) {
+    if (style_image_.defined()) return own_style_of(style_image_, source).expand({x.size(0), -1});
+    return own_style_of(x, source);
+  }
+  torch::Tensor own_style_of(const torch::Tensor& x, int64_t source) {
     namespace F = torch::nn::functional;
     auto xs = x;
     if (x.size(2) != spec_.image_size || x.size(3) != spec_.image_size)

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include <torch/torch.h>
 
@@ -48,9 +49,17 @@ class CultureGenerator {
 
   virtual void to(torch::Device device) = 0;
 
+  /// Tiled inference: while `whole` is defined ([1,3,h,w] float32 in [-1,1], any h, w, on the
+  /// generator's device), image-level quantities that translate() would compute from its x are
+  /// computed from `whole` instead, so every tile of one image gets the same ones. Today that
+  /// is starganv2's own style E_source(x) (read at S×S anyway). An undefined tensor restores
+  /// the default. No effect on the other models.
+  void set_style_image(torch::Tensor whole) { style_image_ = std::move(whole); }
+
  protected:
   explicit CultureGenerator(GeneratorBundle bundle) : bundle_(std::move(bundle)) {}
   GeneratorBundle bundle_;
+  torch::Tensor style_image_;  // see set_style_image()
 };
 
 /// Builds the generator a bundle describes and loads its weights (eval mode, CPU).

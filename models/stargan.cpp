@@ -1,13 +1,16 @@
 #include "models/stargan.h"
 
+#include "models/norm_stats.h"
+
 #include <stdexcept>
 
 namespace culturegan::models {
 namespace nn = torch::nn;
 
 namespace {
-nn::InstanceNorm2d instance_norm(int64_t c) {
-  return nn::InstanceNorm2d(nn::InstanceNorm2dOptions(c).affine(true).track_running_stats(false));
+// HookedInstanceNorm2d: nn::InstanceNorm2d plus the inference statistics mode (norm_stats.h).
+HookedInstanceNorm2d instance_norm(int64_t c) {
+  return HookedInstanceNorm2d(nn::InstanceNorm2dOptions(c).affine(true).track_running_stats(false));
 }
 nn::Conv2d conv(int64_t in, int64_t out, int64_t k, int64_t s, int64_t p, bool bias = false) {
   return nn::Conv2d(nn::Conv2dOptions(in, out, k).stride(s).padding(p).bias(bias));

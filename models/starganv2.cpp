@@ -1,5 +1,7 @@
 #include "models/starganv2.h"
 
+#include "models/norm_stats.h"
+
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -15,7 +17,7 @@ torch::Tensor lrelu(const torch::Tensor& x) {
   return F::leaky_relu(x, F::LeakyReLUFuncOptions().negative_slope(0.2));
 }
 torch::Tensor inorm(const torch::Tensor& x) {
-  return F::instance_norm(x, F::InstanceNormFuncOptions().eps(1e-5));
+  return instance_norm_2d(x, 1e-5);  // F::instance_norm unless a NormStatsScope is open
 }
 nn::Conv2d conv(int64_t in, int64_t out, int64_t k, int64_t p) {
   return nn::Conv2d(nn::Conv2dOptions(in, out, k).padding(p));

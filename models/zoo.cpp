@@ -1,5 +1,7 @@
 #include "models/zoo.h"
 
+#include "models/norm_stats.h"
+
 #include <stdexcept>
 #include <string>
 
@@ -19,8 +21,10 @@ int64_t log2_exact(int64_t v, const char* what) {
 nn::BatchNorm2d batch_norm(int64_t c) {
   return nn::BatchNorm2d(nn::BatchNorm2dOptions(c).track_running_stats(false));
 }
-nn::InstanceNorm2d instance_norm(int64_t c) {
-  return nn::InstanceNorm2d(nn::InstanceNorm2dOptions(c).affine(false).track_running_stats(false));
+// HookedInstanceNorm2d: nn::InstanceNorm2d plus the inference statistics mode (norm_stats.h).
+HookedInstanceNorm2d instance_norm(int64_t c) {
+  return HookedInstanceNorm2d(
+      nn::InstanceNorm2dOptions(c).affine(false).track_running_stats(false));
 }
 nn::Conv2d conv(int64_t in, int64_t out, int64_t k, int64_t s, int64_t p) {
   return nn::Conv2d(nn::Conv2dOptions(in, out, k).stride(s).padding(p).bias(true));

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "models/bundle.h"
+#include "models/norm_stats.h"
 #include "models/stargan.h"
 #include "tests/models/small_spec.h"
 
@@ -83,4 +84,52 @@ TEST(Bundle, RoundTripsAndDetectsDamage) {
     EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
   }
   std::remove(path.c_str());
+}
+
+// The inference statistics hook (models/norm_stats.h): with no scope open HookedInstanceNorm2d
+// is bitwise nn::InstanceNorm2d, forward and backward; replayed whole-image statistics make a
+// crop normalise as the whole image does.
+TEST(NormStats, HookedInstanceNormIsBitwiseInstanceNormAndReplayUsesRecordedStats) {
+  namespace nn = torch::nn;
+  torch::manual_seed(3);
+  const auto opts = nn::InstanceNorm2dOptions(5).affine(true).track_running_stats(false);
+  nn::InstanceNorm2d ref(opts);
+  models::HookedInstanceNorm2d hooked(opts);
+  {
+    torch::NoGradGuard ng;
+    ref->weight.uniform_(0.5, 1.5);
+    ref->bias.uniform_(-1, 1);
+    hooked->weight.copy_(ref->weight);
+    hooked->bias.copy_(ref->bias);
+  }
+  EXPECT_EQ(hooked->named_parameters().size(), ref->named_parameters().size());
+  auto x1 = torch::randn({2, 5, 12, 8}).requires_grad_(true);
+  auto x2 = x1.detach().clone().requires_grad_(true);
+  auto y1 = ref->forward(x1), y2 = hooked->forward(x2);
+  EXPECT_TRUE(torch::equal(y1, y2));
+  (y1 * y1).sum().backward();
+  (y2 * y2).sum().backward();
+  EXPECT_TRUE(torch::equal(x1.grad(), x2.grad()));
+  EXPECT_TRUE(torch::equal(ref->weight.grad(), hooked->weight.grad()));
+
+  torch::NoGradGuard ng;
+  auto x = torch::randn({1, 5, 16, 16}) * 3 + 1;
+  models::NormStats stats;
+  torch::Tensor whole;
+  {
+    models::NormStatsScope rec(models::NormStatsMode::kRecord, &stats);
+    whole = hooked->forward(x);
+  }
+  ASSERT_EQ(stats.layers.size(), 1u);
+  EXPECT_TRUE(torch::allclose(whole, hooked->forward(x), 1e-5, 1e-5));  // record ≈ off
+  auto crop = x.slice(2, 0, 8).repeat({3, 1, 1, 1});  // a batch of 3 copies of one crop
+  torch::Tensor replayed;
+  {
+    models::NormStatsScope rep(models::NormStatsMode::kReplay, &stats);
+    replayed = hooked->forward(crop);
+    EXPECT_EQ(rep.replayed(), 1u);
+    EXPECT_THROW(hooked->forward(crop), std::runtime_error);  // more calls than recorded
+  }
+  EXPECT_TRUE(torch::allclose(replayed[2], whole[0].slice(1, 0, 8), 1e-5, 1e-5));
+  EXPECT_FALSE(torch::allclose(hooked->forward(crop)[0], whole[0].slice(1, 0, 8), 1e-3, 1e-3));
 }
