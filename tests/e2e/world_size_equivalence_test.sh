@@ -41,7 +41,10 @@ d_rel = rel(d2, d1, d1.keys())
 # the distributed suite's equivalence test (tests/distributed) covers 5 steps on a model
 # without this degeneracy.
 # With conditioning = cin there are no culture planes: all of G must agree.
-lr, steps = 1e-4, 1
+import tomllib  # the bound scales with G's lr: read it from the run's resolved config
+with open(f"{w}/np1/config.toml", "rb") as f:
+    lr = tomllib.load(f)["optim"]["g_lr"]
+steps = 1
 planes = arch == "planes"
 plane_diff = 0.0
 g_rel = rel(g2, g1, [k for k in g1 if not (planes and k == "net.0.weight")])
