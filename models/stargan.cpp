@@ -142,6 +142,13 @@ void StarGanGeneratorImpl::check_input(const torch::Tensor& x) const {
               "StarGanGenerator: H and W must be multiples of 4, got ", x.sizes());
 }
 
+void StarGanGeneratorImpl::check_input(const torch::Tensor& x, const torch::Tensor& c) const {
+  check_input(x);
+  TORCH_CHECK(c.dim() == 2 && c.size(0) == x.size(0) && c.size(1) == spec_.num_cultures,
+              "StarGanGenerator: c must be [N,", spec_.num_cultures, "] for x ", x.sizes(),
+              ", got ", c.sizes());
+}
+
 torch::Tensor StarGanGeneratorImpl::embed(const torch::Tensor& c) {
   TORCH_CHECK(spec_.conditioning == kConditioningCin,
               "StarGanGenerator::embed: needs conditioning = 1 (cin), the spec has ",
@@ -191,10 +198,7 @@ torch::Tensor StarGanGeneratorImpl::run(const torch::Tensor& x, const torch::Ten
 }
 
 torch::Tensor StarGanGeneratorImpl::forward(const torch::Tensor& x, const torch::Tensor& c) {
-  check_input(x);
-  TORCH_CHECK(c.dim() == 2 && c.size(0) == x.size(0) && c.size(1) == spec_.num_cultures,
-              "StarGanGenerator: c must be [N,", spec_.num_cultures, "] for x ", x.sizes(),
-              ", got ", c.sizes());
+  check_input(x, c);
   if (spec_.conditioning == kConditioningPlanes) return run(x, c, {}, nullptr, true);
   return run(x, {}, embed(c), nullptr, true);
 }
@@ -210,10 +214,7 @@ torch::Tensor StarGanGeneratorImpl::forward_embedded(const torch::Tensor& x,
 
 std::vector<torch::Tensor> StarGanGeneratorImpl::encode(const torch::Tensor& x,
                                                         const torch::Tensor& c) {
-  check_input(x);
-  TORCH_CHECK(c.dim() == 2 && c.size(0) == x.size(0) && c.size(1) == spec_.num_cultures,
-              "StarGanGenerator: c must be [N,", spec_.num_cultures, "] for x ", x.sizes(),
-              ", got ", c.sizes());
+  check_input(x, c);
   std::vector<torch::Tensor> features;
   if (spec_.conditioning == kConditioningPlanes)
     run(x, c, {}, &features, false);
@@ -224,10 +225,7 @@ std::vector<torch::Tensor> StarGanGeneratorImpl::encode(const torch::Tensor& x,
 
 std::pair<torch::Tensor, std::vector<torch::Tensor>> StarGanGeneratorImpl::forward_with_features(
     const torch::Tensor& x, const torch::Tensor& c) {
-  check_input(x);
-  TORCH_CHECK(c.dim() == 2 && c.size(0) == x.size(0) && c.size(1) == spec_.num_cultures,
-              "StarGanGenerator: c must be [N,", spec_.num_cultures, "] for x ", x.sizes(),
-              ", got ", c.sizes());
+  check_input(x, c);
   std::vector<torch::Tensor> features;
   auto y = spec_.conditioning == kConditioningPlanes ? run(x, c, {}, &features, true)
                                                      : run(x, {}, embed(c), &features, true);

@@ -158,6 +158,8 @@ class StarGanGeneratorImpl : public torch::nn::Module {
   torch::Tensor run(const torch::Tensor& x, const torch::Tensor& c, const torch::Tensor& e,
                     std::vector<torch::Tensor>* features, bool full);
   void check_input(const torch::Tensor& x) const;
+  // check_input(x) and c [N, num_cultures] for the same N (c10::Error naming the shapes).
+  void check_input(const torch::Tensor& x, const torch::Tensor& c) const;
 
   StarGanSpec spec_;
   torch::nn::Sequential net_{nullptr};  // conditioning = 0
