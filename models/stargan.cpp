@@ -135,6 +135,11 @@ StarGanGeneratorImpl::StarGanGeneratorImpl(const StarGanSpec& spec) : spec_(spec
   to_rgb_ = register_module("to_rgb", conv(width, 3, 7, 1, 3));
 }
 
+std::vector<CultureAxis> StarGanGeneratorImpl::culture_axes() const {
+  if (spec_.conditioning == kConditioningPlanes) return {{"net.0.weight", 1, 3}};
+  return {{"embed", 0, 0}};
+}
+
 void StarGanGeneratorImpl::check_input(const torch::Tensor& x) const {
   TORCH_CHECK(x.dim() == 4 && x.size(1) == 3, "StarGanGenerator: x must be [N,3,H,W], got ",
               x.sizes());
@@ -255,6 +260,12 @@ StarGanDiscriminatorImpl::StarGanDiscriminatorImpl(const StarGanSpec& spec) : sp
   src_head_ =
       register_module("src_head", conv(in, spec.d_per_culture ? spec.num_cultures : 1, 3, 1, 1));
   cls_head_ = register_module("cls_head", conv(in, spec.num_cultures, final_size, 1, 0));
+}
+
+std::vector<CultureAxis> StarGanDiscriminatorImpl::culture_axes() const {
+  std::vector<CultureAxis> out{{"cls_head.weight", 0, 0}};
+  if (spec_.d_per_culture) out.push_back({"src_head.weight", 0, 0});
+  return out;
 }
 
 void StarGanDiscriminatorImpl::check_input(const torch::Tensor& x) const {

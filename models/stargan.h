@@ -43,6 +43,15 @@ constexpr int64_t kCultureEmbeddingDim = 64;
 /// "planes" | "cin" → 0 | 1. Throws std::invalid_argument naming the accepted names.
 int64_t conditioning_from_name(const std::string& name);
 
+/// A weight tensor with one slice per culture: its name as named_parameters() gives it, the
+/// dimension along which the cultures lie, and the index of culture 0 along it (culture k is
+/// slice offset + k). Used to carry weights to a model with other cultures (--init-from).
+struct CultureAxis {
+  std::string tensor;
+  int64_t dim = 0;
+  int64_t offset = 0;
+};
+
 /// Architecture settings; stored in checkpoints and generator bundles ({str: int}).
 struct StarGanSpec {
   int64_t num_cultures = 2;   ///< c_dim: length of the culture vector
@@ -149,6 +158,9 @@ class StarGanGeneratorImpl : public torch::nn::Module {
   /// The channel counts of encode()'s outputs, {3, g, 2g, 4g, 4g} ({3, g, 2g, 4g} without
   /// residual blocks): what a projection head (CUT's PatchSampleF) is built from.
   std::vector<int64_t> encode_channels() const;
+  /// The culture-indexed tensors: "embed" (dim 0) with conditioning = 1, the first conv's
+  /// input planes "net.0.weight" (dim 1, offset 3) with conditioning = 0.
+  std::vector<CultureAxis> culture_axes() const;
 
   const StarGanSpec& spec() const { return spec_; }
 
@@ -195,6 +207,9 @@ class StarGanDiscriminatorImpl : public torch::nn::Module {
   /// every LeakyReLU, L tensors, [i] = [N, d·2^i, S/2^(i+1), S/2^(i+1)] float32 (i = 0..L-1),
   /// the same layers forward uses (gradients reach D's trunk and x).
   std::vector<torch::Tensor> features(const torch::Tensor& x);
+  /// The culture-indexed tensors: "cls_head.weight" (dim 0) and, with d_per_culture = 1,
+  /// "src_head.weight" (dim 0).
+  std::vector<CultureAxis> culture_axes() const;
 
   const StarGanSpec& spec() const { return spec_; }
 

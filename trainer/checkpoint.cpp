@@ -80,6 +80,26 @@ std::string step_name(int64_t step) { return fmt::format("step-{:09d}", step); }
 
 }  // namespace
 
+std::vector<std::string> checkpoint_cultures(const std::string& dir) {
+  const fs::path state_path = fs::path(dir) / "state.toml";
+  std::vector<std::string> out;
+  try {
+    const toml::table t = toml::parse(read_text(state_path), state_path.string());
+    if (const auto* names = t["cultures"].as_array())
+      for (const auto& n : *names) {
+        auto v = n.value<std::string>();
+        if (!v)
+          throw CheckpointError(
+              fmt::format("{}: key 'cultures': expected strings", state_path.string()));
+        out.push_back(*v);
+      }
+  } catch (const toml::parse_error& e) {
+    throw CheckpointError(
+        fmt::format("{}: not valid TOML: {}", state_path.string(), e.description()));
+  }
+  return out;
+}
+
 std::string verify_checkpoint(const std::string& dir) {
   const fs::path manifest = fs::path(dir) / "MANIFEST";
   std::ifstream in(manifest);
@@ -181,6 +201,24 @@ std::string Checkpointer::save(const TrainingState& state, GanAlgorithm& algo, c
     st.insert("sampler", toml::table{{"seed", static_cast<int64_t>(state.sampler.seed)},
                                      {"epoch", state.sampler.epoch},
                                      {"consumed", state.sampler.consumed}});
+    if (!state.cultures.empty()) {
+      toml::array names;
+      for (const auto& c : state.cultures) names.push_back(c);
+      st.insert("cultures", std::move(names));
+    }
+    if (state.ada) {
+      // p and the sign sum also as their IEEE-754 bits: resume is bitwise.
+      int64_t p_bits = 0, sum_bits = 0;
+      std::memcpy(&p_bits, &state.ada->p, sizeof p_bits);
+      std::memcpy(&sum_bits, &state.ada->sign_sum, sizeof sum_bits);
+      int64_t rt_bits = 0;
+      std::memcpy(&rt_bits, &state.ada->r_t, sizeof rt_bits);
+      st.insert("ada", toml::table{{"p", state.ada->p},
+                                   {"p_bits", p_bits},
+                                   {"sign_sum_bits", sum_bits},
+                                   {"images", state.ada->images},
+                                   {"r_t_bits", rt_bits}});
+    }
     toml::table versions;
     for (const auto& [k, v] : library_versions()) versions.insert(k, v);
     st.insert("versions", std::move(versions));
@@ -322,6 +360,23 @@ TrainingState Checkpointer::load(const std::string& dir, GanAlgorithm& algo) con
     st.sampler.epoch = need("sampler.epoch");
     st.sampler.consumed = need("sampler.consumed");
     st.config_hash = t.at_path("config_hash").value_or(std::string());
+    st.cultures = checkpoint_cultures(dir);
+    if (t["ada"].as_table()) {
+      AdaState a;
+      int64_t bits = need("ada.p_bits");
+      std::memcpy(&a.p, &bits, sizeof bits);
+      bits = need("ada.sign_sum_bits");
+      std::memcpy(&a.sign_sum, &bits, sizeof bits);
+      bits = need("ada.r_t_bits");
+      std::memcpy(&a.r_t, &bits, sizeof bits);
+      a.images = need("ada.images");
+      if (!(a.p >= 0 && a.p <= 1))
+        throw CheckpointError(
+            fmt::format("{}: key 'ada.p_bits': expected a probability in [0,1], "
+                        "found {}",
+                        state_path.string(), a.p));
+      st.ada = a;
+    }
   } catch (const toml::parse_error& e) {
     throw CheckpointError(
         fmt::format("{}: not valid TOML: {}", state_path.string(), e.description()));

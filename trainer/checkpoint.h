@@ -6,7 +6,8 @@
 //       optim_G.pt optim_D.pt                optimizer state (Adam moments, step counts)
 //       rng.pt                               torch's default CPU generator state
 //       state.toml                           step, epoch, sampler (seed, epoch, consumed), world
-//                                            size, config hash, library versions, save time
+//                                            size, config hash, cultures, [ada], library
+//                                            versions, save time
 //       config.toml                          the resolved config
 //       MANIFEST                             "<crc32 hex> <bytes> <file>" for every file above
 //   <run.dir>/checkpoints/latest             name of the newest complete checkpoint
@@ -22,6 +23,7 @@
 #include <vector>
 
 #include "data/sampler.h"
+#include "trainer/algorithms/ada.h"
 #include "trainer/algorithms/gan_algorithm.h"
 #include "trainer/config.h"
 
@@ -35,10 +37,12 @@ class CheckpointError : public std::runtime_error {
 
 /// The run's position, saved beside the weights.
 struct TrainingState {
-  int64_t step = 0;            ///< steps completed
-  data::SamplerState sampler;  ///< sampler state after `step` steps
-  int64_t world_size = 1;      ///< world size that wrote it (resume may use another)
-  std::string config_hash;     ///< Config::hash() of the run that wrote it
+  int64_t step = 0;                   ///< steps completed
+  data::SamplerState sampler;         ///< sampler state after `step` steps
+  int64_t world_size = 1;             ///< world size that wrote it (resume may use another)
+  std::string config_hash;            ///< Config::hash() of the run that wrote it
+  std::vector<std::string> cultures;  ///< the model's cultures, in index order ("" list: unknown)
+  std::optional<AdaState> ada;        ///< ADA's p and open interval, when the run uses ADA
 };
 
 class Checkpointer {
@@ -80,6 +84,10 @@ class Checkpointer {
   uint64_t last_bytes_ = 0;
   double last_seconds_ = 0;
 };
+
+/// The `cultures` of dir/state.toml, in index order; empty when the checkpoint predates them.
+/// Throws CheckpointError when state.toml is missing or not valid TOML.
+std::vector<std::string> checkpoint_cultures(const std::string& dir);
 
 /// Checks every file listed in dir/MANIFEST (size and CRC-32). Returns "" when all verify,
 /// else a one-line reason naming the file.

@@ -233,6 +233,13 @@ void check_kind(const Config& c, const Seen& seen) {
   }
 }
 
+// ada.pipeline's operations (trainer/algorithms/ada.cpp implements each).
+bool is_ada_op(const std::string& op) {
+  static const char* const ops[] = {"xflip", "rotate90", "translate",  "scale",    "rotate",
+                                    "aniso", "cutout",   "brightness", "contrast", "saturation"};
+  return std::find(std::begin(ops), std::end(ops), op) != std::end(ops);
+}
+
 // Checks that involve several keys or the content of a string.
 void validate(const Config& c, const std::string& origin) {
   if (c.data.corpus.empty())
@@ -255,6 +262,12 @@ void validate(const Config& c, const std::string& origin) {
             "\"{}\"",
             origin, item));
   }
+  for (const auto& op : c.ada.pipeline)
+    if (!is_ada_op(op))
+      throw ConfigError(fmt::format(
+          "{}: key 'ada.pipeline': expected a list of xflip | rotate90 | translate | scale | "
+          "rotate | aniso | cutout | brightness | contrast | saturation, found \"{}\"",
+          origin, op));
   if (c.eval.every > 0 && c.eval.classifier.empty())
     throw ConfigError(fmt::format(
         "{}: key 'eval.classifier': eval.every = {} needs a culture classifier file (make one "

@@ -78,7 +78,9 @@ struct TrainConfig {
   int64_t threads = 0;       ///< train.threads: intra-op threads per rank (0 = OMP_NUM_THREADS)
   DeviceChoice device = DeviceChoice::kAuto;            ///< train.device
   NonFinitePolicy non_finite = NonFinitePolicy::kStop;  ///< train.non_finite
-  double max_minutes = 0.0;  ///< train.max_minutes: wall-time budget (0 = off)
+  double max_minutes = 0.0;         ///< train.max_minutes: wall-time budget (0 = off)
+  std::string init_from;            ///< train.init_from: bundle or checkpoint to take weights from
+  std::vector<std::string> freeze;  ///< train.freeze: parameters that do not train
 };
 struct CheckpointConfig {
   int64_t every = 500;  ///< checkpoint.every: steps between checkpoints (0 = only at the end)
@@ -106,6 +108,17 @@ struct EvalConfig {
 /// The live run report (docs/report.md): run.dir/report.html, written by culturegan-report.
 struct ReportConfig {
   int64_t every = 500;  ///< report.every: steps between refreshes on rank 0 (0 = only at the end)
+};
+
+/// Adaptive discriminator augmentation (Karras et al. 2020, "Training Generative Adversarial
+/// Networks with Limited Data", Sec. 3 and Appendix C; NVlabs stylegan2-ada-pytorch).
+struct AdaConfig {
+  double target = 0.0;   ///< ada.target: r_t target (0 = ADA off; the paper: 0.6)
+  int64_t interval = 4;  ///< ada.interval: steps between adjustments of p
+  double kimg = 10.0;    ///< ada.kimg: thousands of real images for p to move by 1
+  double p_init = 0.0;   ///< ada.p_init: p at step 0
+  std::vector<std::string> pipeline{"xflip", "translate", "scale", "rotate",
+                                    "aniso", "cutout"};  ///< ada.pipeline: augmentations, in order
 };
 
 /// StarGAN v2's loss weights (Choi et al. 2020, eq. 5): λ_sty, λ_ds, λ_cyc.
@@ -136,6 +149,7 @@ struct Config {
   SampleConfig sample;
   EvalConfig eval;
   ReportConfig report;
+  AdaConfig ada;
   StarGanV2Config starganv2;
   CycleGanConfig cyclegan;
 

@@ -231,6 +231,31 @@ std::vector<KeySpec> build() {
                   "wall-time budget: then the ranks stop, checkpoint and export as at the end "
                   "(0 = off)",
                   kAll, ge0()));
+  s.push_back(key("train.init_from", &C::train, &TrainConfig::init_from,
+                  "start from trained weights (`--init-from`): a generator bundle (G, G_ema) or a "
+                  "checkpoint directory (G, D, G_ema, NCE_head); weights only (fresh optimizers, "
+                  "step 0), cultures matched by name (docs/new-culture.md); \"\" = off",
+                  kStarGan));
+  s.push_back(key("train.freeze", &C::train, &TrainConfig::freeze,
+                  "parameters that do not train, as `<network>` or `<network>.<part>` (e.g. "
+                  "`[\"G.encoder\"]`): no gradient, no bucket, no optimizer state"));
+  // ada (Karras et al. 2020)
+  s.push_back(key("ada.target", &C::ada, &AdaConfig::target,
+                  "adaptive discriminator augmentation: the target of r_t = E[sign(D(x_real) − "
+                  "m)] (m: midpoint of the loss's real/fake targets); 0 = off, the paper: 0.6",
+                  kStarGan, Range{true, false, true, true, 0, 1}));
+  s.push_back(key("ada.interval", &C::ada, &AdaConfig::interval,
+                  "steps between adjustments of the augmentation probability p", kStarGan, gt0()));
+  s.push_back(key("ada.kimg", &C::ada, &AdaConfig::kimg,
+                  "thousands of real images over which p can move by 1 (the paper: 500)", kStarGan,
+                  gt0()));
+  s.push_back(key("ada.p_init", &C::ada, &AdaConfig::p_init, "p at step 0", kStarGan,
+                  Range{true, false, true, false, 0, 1}));
+  s.push_back(key("ada.pipeline", &C::ada, &AdaConfig::pipeline,
+                  "augmentations applied to D's real and fake inputs, each with probability p: "
+                  "`xflip`, `rotate90`, `translate`, `scale`, `rotate`, `aniso`, `cutout`, "
+                  "`brightness`, `contrast`, `saturation`",
+                  kStarGan));
   // checkpoint, distributed, sample, eval
   s.push_back(key("checkpoint.every", &C::checkpoint, &CheckpointConfig::every,
                   "steps between checkpoints (0 = only at the end)", kAll, ge0()));

@@ -1,5 +1,6 @@
 // culturegan-train: the MPI-launched data-parallel trainer.
 //   mpirun -np N culturegan-train --config configs/X.toml [--set a.b=v ...] [--resume auto|PATH]
+//                                 [--init-from BUNDLE|CHECKPOINT]
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
@@ -23,7 +24,7 @@ int main(int argc, char** argv) {
   const bool root = env.rank == 0;
 
   CLI::App app{"culturegan-train: data-parallel GAN training of culture translators"};
-  std::string config_path, resume;
+  std::string config_path, resume, init_from;
   std::vector<std::string> overrides;
   bool config_docs = false;
   auto* config_opt = app.add_option("--config", config_path, "TOML config (see configs/)")
@@ -35,6 +36,9 @@ int main(int argc, char** argv) {
   app.add_option(
       "--resume", resume,
       "resume: 'auto' (newest good checkpoint in run.dir, if any) or a checkpoint directory");
+  app.add_option("--init-from", init_from,
+                 "start from trained weights: a generator bundle or a checkpoint directory "
+                 "(= --set train.init_from=PATH; cultures matched by name: docs/new-culture.md)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -59,6 +63,14 @@ int main(int argc, char** argv) {
   trainer::TrainOptions options;
   options.config_path = config_path;
   options.resume = resume;
+  if (!init_from.empty()) {  // as a TOML string, whatever the path looks like
+    std::string quoted;
+    for (const char ch : init_from) {
+      if (ch == '"' || ch == '\\') quoted += '\\';
+      quoted += ch;
+    }
+    overrides.push_back("train.init_from=\"" + quoted + "\"");
+  }
   try {
     options.config = trainer::load_config(config_path, overrides);
   } catch (const trainer::ConfigError& e) {

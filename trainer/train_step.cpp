@@ -8,8 +8,7 @@
 namespace culturegan::trainer {
 namespace {
 void set_frozen(Phase& phase, bool frozen) {
-  for (auto& m : phase.frozen)
-    for (auto& p : m->parameters()) p.set_requires_grad(!frozen);
+  for (auto& p : phase.frozen) p.set_requires_grad(!frozen);
 }
 }  // namespace
 

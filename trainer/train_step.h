@@ -30,7 +30,7 @@ struct StepResult {
 };
 
 /// Runs the phases of `algo` due at `in.step` (step % interval == 0), in order: freeze the
-/// phase's `frozen` modules, zero grads, loss, backward between reducer.begin/finish, optimizer
+/// phase's `frozen` parameters, zero grads, loss, backward between reducer.begin/finish, optimizer
 /// step. The ranks agree that every loss term is finite through a flag that travels with the
 /// phase's gradient reduction (GradientReducer::finish(phase, flag)): no extra collective and
 /// no host read before backward; the flag is read after the reduction.

@@ -8,6 +8,7 @@
 #include <map>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "common/atomic_write.h"
 #include "data/corpus_reader.h"
@@ -19,6 +20,7 @@
 #include "distributed/gradient_reducer.h"
 #include "trainer/algorithms/algorithm_factory.h"
 #include "trainer/checkpoint.h"
+#include "trainer/init_from.h"
 #include "trainer/periodic_eval.h"
 #include "trainer/progress.h"
 #include "trainer/report_refresh.h"
@@ -94,21 +96,33 @@ class Run {
     corpus_ = std::make_shared<const data::CorpusReader>(cfg_.data.corpus);
     const std::string note = check_against_corpus(cfg_, options_.config_path, *corpus_);
     if (root_ && !note.empty()) fmt::print("culturegan-train: {}\n", note);
-    num_cultures_ = static_cast<int64_t>(corpus_->cultures().size());
 
     comm_ = distributed::make_communicator(to_string(cfg_.distributed.backend), env_,
                                            watchdog_options(cfg_));
     control_ = distributed::make_control_plane(*comm_);
+    checkpointer_ = std::make_unique<Checkpointer>(cfg_.run.dir, cfg_.checkpoint.keep);
+    const bool init = choose_cultures();
+    num_cultures_ = static_cast<int64_t>(model_cultures_.size());
     torch::manual_seed(static_cast<uint64_t>(cfg_.train.seed));
-    algo_ = make_algorithm(cfg_, num_cultures_, device_);
+    algo_ = make_algorithm(cfg_, num_cultures_, device_,
+                           static_cast<int64_t>(corpus_->cultures().size()));
+    if (init) {
+      const std::string note = initialize_from(cfg_.train.init_from, *algo_, model_cultures_);
+      if (root_) fmt::print("culturegan-train: {}\n", note);
+    }
     distributed::broadcast_tensors(*comm_, all_state_tensors(*algo_), 0);
     reducer_ = std::make_unique<distributed::GradientReducer>(*comm_, reducer_options(cfg_));
     for (auto& phase : algo_->phases()) reducer_->declare_phase(phase.name, phase.params);
 
-    checkpointer_ = std::make_unique<Checkpointer>(cfg_.run.dir, cfg_.checkpoint.keep);
     auto state = start_or_resume(options_.resume, cfg_, env_, *checkpointer_, *algo_, *control_);
     if (!state) return kExitBadInput;
     state_ = *state;
+    if (auto* ada = algo_->adaptive_augment(); ada && state_.ada) {
+      // Rank 0 carries the interval's sums all-reduced at the save; the others start at 0.
+      AdaState a = *state_.ada;
+      if (!root_) a.sign_sum = 0, a.images = 0;
+      ada->restore(a);
+    }
 
     std::vector<int32_t> pool_labels;
     for (int64_t i : corpus_->train_indices()) pool_labels.push_back(corpus_->labels()[i]);
@@ -129,6 +143,46 @@ class Run {
       write_summary("running");
     }
     return kExitOk;
+  }
+
+  // The model's cultures (model_cultures_): those of the checkpoint a resume will load; else
+  // the corpus's, plus, with train.init_from, the weights' cultures the corpus lacks. Returns
+  // whether to initialise from train.init_from (not when resuming). Every rank must agree.
+  bool choose_cultures() {
+    const auto& corpus = corpus_->cultures();
+    model_cultures_ = corpus;
+    std::optional<std::string> resume_dir;
+    if (!options_.resume.empty()) try {
+        resume_dir = checkpointer_->resolve(options_.resume, nullptr);
+      } catch (const CheckpointError&) {
+        // start_or_resume reports it on every rank
+      }
+    bool init = false;
+    if (resume_dir) {
+      const auto saved = checkpoint_cultures(*resume_dir);
+      if (!saved.empty()) {
+        if (saved.size() < corpus.size() ||
+            !std::equal(corpus.begin(), corpus.end(), saved.begin()))
+          throw CheckpointError(fmt::format(
+              "{}: cultures: the checkpoint's model has [{}], the corpus {} has [{}]: its "
+              "cultures must come first, in the same order",
+              *resume_dir, fmt::join(saved, ", "), cfg_.data.corpus, fmt::join(corpus, ", ")));
+        model_cultures_ = saved;
+      }
+      if (root_ && !cfg_.train.init_from.empty())
+        fmt::print("culturegan-train: resuming {}; train.init_from = {} is not loaded again\n",
+                   *resume_dir, cfg_.train.init_from);
+    } else if (!cfg_.train.init_from.empty()) {
+      model_cultures_ = merged_cultures(corpus, init_source_cultures(cfg_.train.init_from));
+      init = true;
+    }
+    const double n = static_cast<double>(model_cultures_.size());
+    if (control_->sum({n}, "model_cultures")[0] != n * env_.world_size)
+      throw CheckpointError(fmt::format(
+          "the ranks disagree on the model's cultures (this rank: {}): is {} shared by every "
+          "rank?",
+          model_cultures_.size(), cfg_.run.dir));
+    return init;
   }
 
   // Rank 0: run.dir/summary.json (docs/report.md); a failed write is a warning.
@@ -228,6 +282,13 @@ class Run {
   // Rank 0 saves; every rank learns whether it worked, so a failed save (disk full,
   // unwritable directory) stops every rank cleanly with kExitError.
   bool save_checkpoint() {
+    state_.cultures = model_cultures_;
+    if (auto* ada = algo_->adaptive_augment()) {
+      // The open interval's sums of every rank (a collective: every rank saves together).
+      const auto local = ada->local_stats();
+      const auto global = control_->sum({local[0], local[1]}, "ada_checkpoint_stats");
+      state_.ada = AdaState{ada->p(), global[0], static_cast<int64_t>(global[1]), ada->r_t()};
+    }
     bool failed = false;
     if (root_) {
       try {
@@ -255,7 +316,16 @@ class Run {
     StepInput in{batch.images.to(device_), batch.labels.to(device_), step,
                  env_.rank * cfg_.train.batch_size, static_cast<uint64_t>(cfg_.train.seed)};
     in.images = maybe_inject_nan_fault(in.images, step, env_.rank);  // test-only, off unless set
-    const StepResult result = run_step(*algo_, *reducer_, *comm_, in, cfg_.train.non_finite);
+    StepResult result = run_step(*algo_, *reducer_, *comm_, in, cfg_.train.non_finite);
+    if (auto* ada = algo_->adaptive_augment()) {
+      if (ada->due(step)) {  // r_t from every rank's real images of the interval
+        const auto local = ada->local_stats();
+        const auto global = control_->sum({local[0], local[1]}, "ada_stats");
+        ada->adjust(global[0], global[1]);
+      }
+      result.losses["ada.p"] = ada->p();
+      result.losses["ada.r_t"] = ada->r_t();
+    }
     if (result.skipped && root_)
       fmt::print("culturegan-train: step {}: non-finite loss, step skipped on every rank\n", step);
     state_.step = step + 1;
@@ -328,7 +398,7 @@ class Run {
     if (!save_checkpoint()) return fail_run("checkpoint save failed");
     if (!root_) return kExitOk;
     const std::string bundle = (fs::path(cfg_.run.dir) / "generator.bundle").string();
-    algo_->export_bundle(bundle, corpus_->cultures());
+    algo_->export_bundle(bundle, model_cultures_);
     const std::string grid = (fs::path(cfg_.run.dir) / "samples" / "final.png").string();
     write_sample_grid(grid, *algo_, sources_, num_cultures_, device_);
     fmt::print("culturegan-train: done; generator bundle {}; sample grid {}\n", bundle, grid);
@@ -343,6 +413,7 @@ class Run {
   const bool root_;
   torch::Device device_ = torch::kCPU;
   std::shared_ptr<const data::CorpusReader> corpus_;
+  std::vector<std::string> model_cultures_;  // corpus cultures first, then kept ones
   int64_t num_cultures_ = 0;
   std::unique_ptr<distributed::Communicator> comm_;     // data plane: tensors on device_
   std::unique_ptr<distributed::ControlPlane> control_;  // host values, always MPI

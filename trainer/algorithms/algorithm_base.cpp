@@ -1,6 +1,9 @@
 #include "trainer/algorithms/algorithm_base.h"
 
 #include <cmath>
+#include <set>
+
+#include <fmt/format.h>
 
 #include "trainer/algorithms/ema.h"
 #include "trainer/algorithms/regularizers.h"
@@ -8,11 +11,16 @@
 namespace culturegan::trainer {
 namespace {
 
-std::vector<torch::Tensor> params_of(const std::vector<std::shared_ptr<torch::nn::Module>>& nets) {
-  std::vector<torch::Tensor> out;
-  for (const auto& m : nets)
-    for (auto& p : m->parameters()) out.push_back(p);
-  return out;
+bool contains(const std::vector<torch::Tensor>& ts, const torch::Tensor& t) {
+  for (const auto& x : ts)
+    if (x.is_same(t)) return true;
+  return false;
+}
+
+// "G.encoder" matches "G.encoder" and "G.encoder.*".
+bool matches(const std::string& entry, const std::string& full) {
+  return full == entry || (full.size() > entry.size() &&
+                           full.compare(0, entry.size(), entry) == 0 && full[entry.size()] == '.');
 }
 
 }  // namespace
@@ -38,12 +46,58 @@ void AlgorithmBase::track_ema(std::shared_ptr<torch::nn::Module> ema,
   emas_.emplace_back(std::move(ema), std::move(model));
 }
 
+std::vector<torch::Tensor> AlgorithmBase::trainable_parameters(
+    const torch::nn::Module& module) const {
+  std::vector<torch::Tensor> out;
+  for (auto& p : module.parameters())
+    if (!contains(frozen_, p)) out.push_back(p);
+  return out;
+}
+
+// train.freeze → frozen_ (requires_grad off). Every entry must match a parameter of `nets`.
+void AlgorithmBase::apply_freeze(const std::vector<std::shared_ptr<torch::nn::Module>>& nets) {
+  std::vector<std::pair<std::string, torch::Tensor>> named;  // "<module>.<param>"
+  std::set<std::string> roots;                               // "<module>.<first part>"
+  for (const auto& [name, m] : modules_) {
+    bool trained = false;
+    for (const auto& n : nets) trained = trained || n.get() == m.get();
+    if (!trained) continue;
+    for (const auto& p : m->named_parameters()) {
+      named.emplace_back(name + "." + p.key(), p.value());
+      roots.insert(name + "." + p.key().substr(0, p.key().find('.')));
+    }
+  }
+  for (const auto& entry : cfg_.train.freeze) {
+    int hits = 0;
+    for (auto& [full, t] : named)
+      if (matches(entry, full)) {
+        ++hits;
+        if (!contains(frozen_, t)) frozen_.push_back(t);
+      }
+    if (hits == 0)
+      throw ConfigError(fmt::format(
+          "key 'train.freeze': \"{}\" names no trained parameter; expected a network or a "
+          "part of one: {}",
+          entry, fmt::join(roots, ", ")));
+  }
+  for (auto& t : frozen_) t.set_requires_grad(false);
+}
+
 void AlgorithmBase::build(const std::vector<std::shared_ptr<torch::nn::Module>>& d_nets,
                           const std::vector<std::shared_ptr<torch::nn::Module>>& g_nets,
                           Losses losses) {
   const auto& o = cfg_.optim;
   const double ratio = lazy_regularization_ratio(cfg_);
   d_lr_ = o.d_lr * ratio;
+  std::vector<std::shared_ptr<torch::nn::Module>> all = d_nets;
+  all.insert(all.end(), g_nets.begin(), g_nets.end());
+  apply_freeze(all);
+  auto params_of = [this](const std::vector<std::shared_ptr<torch::nn::Module>>& nets) {
+    std::vector<torch::Tensor> out;
+    for (const auto& m : nets)
+      for (auto& p : trainable_parameters(*m)) out.push_back(p);
+    return out;
+  };
   const auto d_params = params_of(d_nets), g_params = params_of(g_nets);
   opt_g_ = std::make_unique<torch::optim::Adam>(
       g_params, torch::optim::AdamOptions(o.g_lr).betas(std::make_tuple(o.beta1, o.beta2)));
@@ -58,9 +112,10 @@ void AlgorithmBase::build(const std::vector<std::shared_ptr<torch::nn::Module>>&
       return loss(in);
     };
   };
-  phases_.push_back(Phase{"D_main", 1, d_params, opt_d_.get(),
-                          scheduled(opt_d_.get(), d_lr_, std::move(losses.d_main)), g_nets});
-  if (cfg_.loss.r1_gamma > 0) {
+  if (!d_params.empty())
+    phases_.push_back(Phase{"D_main", 1, d_params, opt_d_.get(),
+                            scheduled(opt_d_.get(), d_lr_, std::move(losses.d_main)), g_params});
+  if (cfg_.loss.r1_gamma > 0 && !d_params.empty()) {
     const double gain = 0.5 * cfg_.loss.r1_gamma * static_cast<double>(cfg_.loss.r1_interval);
     auto r1 = std::move(losses.r1);
     phases_.push_back(Phase{"D_reg", cfg_.loss.r1_interval, d_params, opt_d_.get(),
@@ -71,10 +126,11 @@ void AlgorithmBase::build(const std::vector<std::shared_ptr<torch::nn::Module>>&
                               out.terms.emplace_back("r1", penalty);
                               return out;
                             },
-                            g_nets});
+                            g_params});
   }
-  phases_.push_back(Phase{"G_main", o.n_critic, g_params, opt_g_.get(),
-                          scheduled(opt_g_.get(), o.g_lr, std::move(losses.g_main)), d_nets});
+  if (!g_params.empty())
+    phases_.push_back(Phase{"G_main", o.n_critic, g_params, opt_g_.get(),
+                            scheduled(opt_g_.get(), o.g_lr, std::move(losses.g_main)), d_params});
 }
 
 void AlgorithmBase::after_step(int64_t step) {

@@ -9,6 +9,9 @@
 //     set before each D_main / G_main loss (CycleGAN, Zhu et al. 2017 Sec. 7.1);
 //   * EMA: after every step that ran G_main, each registered EMA network ← β·EMA + (1−β)·net
 //     with β = ema_beta_at(train.ema_beta, step);
+//   * train.freeze: the named parameters ("G.encoder" = every parameter of G whose name is
+//     "encoder" or starts with "encoder.") get no gradient, are in no phase (so in no
+//     reducer bucket and no optimizer) and stay bitwise unchanged;
 //   * modules()/optimizers() for checkpoints, in registration order.
 // An algorithm registers its networks, optimizers and loss functions; it writes no phase list.
 #pragma once
@@ -53,13 +56,19 @@ class AlgorithmBase : public GanAlgorithm {
   };
   /// Creates optim_G (Adam, optim.g_lr) and optim_D (Adam, optim.d_lr with the lazy-R1
   /// correction), and the phase list. d_nets / g_nets: the networks each optimizer updates
-  /// (each phase freezes the others' parameters).
+  /// (each phase freezes the others' parameters), all tracked. Applies train.freeze first; a
+  /// phase left without parameters is dropped. Throws ConfigError naming a train.freeze entry
+  /// that matches no parameter of d_nets or g_nets, with the names it could have matched.
   void build(const std::vector<std::shared_ptr<torch::nn::Module>>& d_nets,
              const std::vector<std::shared_ptr<torch::nn::Module>>& g_nets, Losses losses);
 
   const Config& cfg() const { return cfg_; }
+  /// `module`'s parameters that train (not frozen by train.freeze); valid after build().
+  std::vector<torch::Tensor> trainable_parameters(const torch::nn::Module& module) const;
 
  private:
+  void apply_freeze(const std::vector<std::shared_ptr<torch::nn::Module>>& nets);
+
   Config cfg_;
   std::vector<std::pair<std::string, std::shared_ptr<torch::nn::Module>>> modules_;
   std::vector<std::pair<std::shared_ptr<torch::nn::Module>, std::shared_ptr<torch::nn::Module>>>
@@ -67,6 +76,7 @@ class AlgorithmBase : public GanAlgorithm {
   std::unique_ptr<torch::optim::Adam> opt_g_, opt_d_;
   double d_lr_ = 0;  // optim.d_lr with the lazy-R1 correction
   std::vector<Phase> phases_;
+  std::vector<torch::Tensor> frozen_;  // train.freeze
 };
 
 /// StyleGAN2's lazy-regularisation ratio k/(k+1) for D_reg every k steps; 1 without R1.

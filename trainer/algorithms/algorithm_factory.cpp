@@ -8,10 +8,10 @@
 namespace culturegan::trainer {
 
 std::unique_ptr<GanAlgorithm> make_algorithm(const Config& cfg, int64_t num_cultures,
-                                             torch::Device device) {
+                                             torch::Device device, int64_t trained_cultures) {
   switch (cfg.model.kind) {
     case ModelKind::kStargan:
-      return std::make_unique<StarGanAlgorithm>(cfg, num_cultures, device);
+      return std::make_unique<StarGanAlgorithm>(cfg, num_cultures, device, trained_cultures);
     case ModelKind::kStarganV2:
       return std::make_unique<StarGanV2Algorithm>(cfg, num_cultures, device);
     case ModelKind::kDcgan:

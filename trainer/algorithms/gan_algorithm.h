@@ -36,9 +36,20 @@ struct Phase {
   std::vector<torch::Tensor> params;  ///< what this phase updates (declared to the reducer)
   torch::optim::Optimizer* optimizer = nullptr;
   std::function<LossTerms(const StepInput&)> loss;
-  /// Modules whose parameters need no gradient during this phase (e.g. D during G_main).
-  std::vector<std::shared_ptr<torch::nn::Module>> frozen;
+  /// Parameters that need no gradient during this phase: the other networks' trainable ones
+  /// (e.g. D's during G_main). Parameters frozen by train.freeze are in no phase at all.
+  std::vector<torch::Tensor> frozen;
 };
+
+/// A culture-indexed tensor of a tracked module, "<module>.<tensor>" (e.g. "G.embed"), with
+/// the dimension the cultures lie along and the index of culture 0 (models::CultureAxis).
+struct CultureTensor {
+  std::string name;
+  int64_t dim = 0;
+  int64_t offset = 0;
+};
+
+class AdaptiveAugment;
 
 class GanAlgorithm {
  public:
@@ -54,6 +65,12 @@ class GanAlgorithm {
   virtual torch::Tensor translate(const torch::Tensor& x, int64_t target) = 0;
   /// Writes the generator bundle for culturegan-infer.
   virtual void export_bundle(const std::string& path, const std::vector<std::string>& cultures) = 0;
+  /// The tensors of modules() that hold one slice per culture (--init-from maps them by
+  /// culture name). Empty for models whose cultures cannot be remapped.
+  virtual std::vector<CultureTensor> culture_tensors() const { return {}; }
+  /// Adaptive discriminator augmentation when the config enables it (ada.target > 0), else
+  /// null. The trainer all-reduces its statistics and adjusts p (trainer/algorithms/ada.h).
+  virtual AdaptiveAugment* adaptive_augment() { return nullptr; }
 };
 
 }  // namespace culturegan::trainer

@@ -13,7 +13,7 @@ namespace {
 // (before D_main's backward, which only sees the detached output).
 class GradientsFor {
  public:
-  explicit GradientsFor(torch::nn::Module& m) : params_(m.parameters()) {
+  explicit GradientsFor(std::vector<torch::Tensor> params) : params_(std::move(params)) {
     for (auto& p : params_) {
       was_.push_back(p.requires_grad());
       p.set_requires_grad(true);
@@ -32,8 +32,16 @@ class GradientsFor {
 
 }  // namespace
 
-StarGanAlgorithm::StarGanAlgorithm(const Config& cfg, int64_t num_cultures, torch::Device device)
-    : AlgorithmBase(cfg), num_cultures_(num_cultures), adv_(cfg.loss.adversarial) {
+StarGanAlgorithm::StarGanAlgorithm(const Config& cfg, int64_t num_cultures, torch::Device device,
+                                   int64_t trained_cultures)
+    : AlgorithmBase(cfg),
+      num_cultures_(num_cultures),
+      trained_cultures_(trained_cultures > 0 ? std::min(trained_cultures, num_cultures)
+                                             : num_cultures),
+      adv_(cfg.loss.adversarial) {
+  if (cfg.ada.target > 0)
+    ada_ = std::make_unique<AdaptiveAugment>(
+        cfg.ada, adv_ == AdversarialLoss::kLsgan ? 0.5 : 0.0);  // LSGAN's targets are 1 and 0
   models::StarGanSpec spec;
   spec.num_cultures = num_cultures;
   spec.image_size = cfg.data.image_size;
@@ -67,9 +75,10 @@ StarGanAlgorithm::StarGanAlgorithm(const Config& cfg, int64_t num_cultures, torc
 
 LossTerms StarGanAlgorithm::d_main(const StepInput& in) {
   const auto& cfg = this->cfg();
-  const auto c_trg = target_labels(in, num_cultures_);
-  auto real_aug = diff_augment(in.images, cfg.loss.diffaugment, in, 10);
+  const auto c_trg = target_labels(in, trained_cultures_);
+  auto real_aug = augment(in.images, in, 10);
   auto [src_real, cls_real] = d_->forward_culture(real_aug, in.labels);
+  if (ada_) ada_->observe(src_real);
   auto loss_real = d_loss_real(adv_, src_real);
   auto loss_cls = culture_classification_loss(cls_real, in.labels);
   const auto oh_trg = models::one_hot(c_trg, num_cultures_);
@@ -78,7 +87,7 @@ LossTerms StarGanAlgorithm::d_main(const StepInput& in) {
   if (in.step % cfg.optim.n_critic == 0) {
     // G_main runs this step and needs the same G(x, c') (D_main changes only D): compute it
     // once, with G's graph, and hand it over; D sees it detached.
-    GradientsFor grad(*g_);
+    GradientsFor grad(trainable_parameters(*g_));
     if (cfg.loss.lambda_nce > 0) {
       auto [y, feats] = g_->forward_with_features(in.images, oh_trg);
       fake_ = y;
@@ -93,7 +102,7 @@ LossTerms StarGanAlgorithm::d_main(const StepInput& in) {
     torch::NoGradGuard no_grad;
     x_fake = g_->forward(in.images, oh_trg);
   }
-  auto fake_aug = diff_augment(x_fake, cfg.loss.diffaugment, in, 11);
+  auto fake_aug = augment(x_fake, in, 11);
   auto loss_fake = d_loss_fake(adv_, d_->forward_culture(fake_aug, c_trg).first);
   auto total = loss_real + loss_fake + cfg.loss.lambda_cls * loss_cls;
   LossTerms out{total, {{"adv_real", loss_real}, {"adv_fake", loss_fake}, {"cls", loss_cls}}};
@@ -110,13 +119,13 @@ LossTerms StarGanAlgorithm::d_main(const StepInput& in) {
 
 torch::Tensor StarGanAlgorithm::r1(const StepInput& in) {
   auto x = in.images.detach().requires_grad_(true);
-  auto src = d_->forward_culture(diff_augment(x, cfg().loss.diffaugment, in, 13), in.labels).first;
+  auto src = d_->forward_culture(augment(x, in, 13), in.labels).first;
   return r1_penalty(src, x);
 }
 
 LossTerms StarGanAlgorithm::g_main(const StepInput& in) {
   const auto& cfg = this->cfg();
-  const auto c_trg = target_labels(in, num_cultures_);
+  const auto c_trg = target_labels(in, trained_cultures_);
   const auto oh_trg = models::one_hot(c_trg, num_cultures_);
   const auto oh_src = models::one_hot(in.labels, num_cultures_);
   torch::Tensor x_fake;
@@ -130,8 +139,7 @@ LossTerms StarGanAlgorithm::g_main(const StepInput& in) {
   } else {
     x_fake = g_->forward(in.images, oh_trg);
   }
-  auto [src_fake, cls_fake] =
-      d_->forward_culture(diff_augment(x_fake, cfg.loss.diffaugment, in, 14), c_trg);
+  auto [src_fake, cls_fake] = d_->forward_culture(augment(x_fake, in, 14), c_trg);
   auto loss_adv = g_loss_adv(adv_, src_fake);
   auto loss_cls = culture_classification_loss(cls_fake, c_trg);
   auto x_rec = g_->forward(x_fake, oh_src);
@@ -166,6 +174,22 @@ LossTerms StarGanAlgorithm::g_main(const StepInput& in) {
     out.total = out.total + cfg.loss.lambda_gram * sty;
     out.terms.emplace_back("gram", sty);
   }
+  return out;
+}
+
+torch::Tensor StarGanAlgorithm::augment(const torch::Tensor& x, const StepInput& in,
+                                        uint64_t stream) const {
+  auto y = diff_augment(x, cfg().loss.diffaugment, in, stream);
+  return ada_ ? ada_->apply(y, in, stream + 50) : y;  // ADA streams 60-64
+}
+
+std::vector<CultureTensor> StarGanAlgorithm::culture_tensors() const {
+  std::vector<CultureTensor> out;
+  for (const auto& a : g_->culture_axes()) {
+    out.push_back({"G." + a.tensor, a.dim, a.offset});
+    out.push_back({"G_ema." + a.tensor, a.dim, a.offset});
+  }
+  for (const auto& a : d_->culture_axes()) out.push_back({"D." + a.tensor, a.dim, a.offset});
   return out;
 }
 

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "models/stargan.h"
+#include "trainer/algorithms/ada.h"
 #include "trainer/algorithms/algorithm_base.h"
 #include "trainer/algorithms/losses.h"
 #include "trainer/algorithms/patch_nce.h"
@@ -35,12 +36,19 @@ namespace culturegan::trainer {
 
 class StarGanAlgorithm : public AlgorithmBase {
  public:
-  /// Builds G, D, G_ema (a copy of G) and both Adam optimizers from `cfg`, on `device`.
-  /// Weights are initialised from the current torch seed (the trainer seeds it).
-  StarGanAlgorithm(const Config& cfg, int64_t num_cultures, torch::Device device);
+  /// Builds G, D, G_ema (a copy of G) and both Adam optimizers from `cfg`, on `device`, for
+  /// `num_cultures` cultures, of which the first `trained_cultures` (0 = all) have images:
+  /// target cultures are drawn among those; the others (kept from --init-from weights) are
+  /// carried along in G and D. Weights are initialised from the current torch seed (the
+  /// trainer seeds it). Throws ConfigError for a bad train.freeze.
+  StarGanAlgorithm(const Config& cfg, int64_t num_cultures, torch::Device device,
+                   int64_t trained_cultures = 0);
 
   torch::Tensor translate(const torch::Tensor& x, int64_t target) override;
   void export_bundle(const std::string& path, const std::vector<std::string>& cultures) override;
+  /// G.*, G_ema.* (models::StarGanGenerator::culture_axes) and D.* (the discriminator's).
+  std::vector<CultureTensor> culture_tensors() const override;
+  AdaptiveAugment* adaptive_augment() override { return ada_.get(); }
 
   models::StarGanGenerator& generator() { return g_; }
   models::StarGanDiscriminator& discriminator() { return d_; }
@@ -50,8 +58,12 @@ class StarGanAlgorithm : public AlgorithmBase {
   LossTerms d_main(const StepInput& in);
   torch::Tensor r1(const StepInput& in);  ///< R1 on real images (loss.r1_gamma > 0)
   LossTerms g_main(const StepInput& in);
+  /// What D sees of x: DiffAugment (loss.diffaugment), then ADA when on. `stream` names the use.
+  torch::Tensor augment(const torch::Tensor& x, const StepInput& in, uint64_t stream) const;
 
   int64_t num_cultures_;
+  int64_t trained_cultures_;
+  std::unique_ptr<AdaptiveAugment> ada_;  ///< ada.target > 0
   AdversarialLoss adv_;
   models::StarGanGenerator g_{nullptr};
   models::StarGanGenerator g_ema_{nullptr};

@@ -114,8 +114,7 @@ TEST(StarGanStep, GMainReusesDMainsTranslationWithTheSameGradients) {
       in.seed = 1;
       auto& ph = algo.phases();
       auto freeze = [](Phase& p, bool f) {
-        for (auto& m : p.frozen)
-          for (auto& t : m->parameters()) t.set_requires_grad(!f);
+        for (auto& t : p.frozen) t.set_requires_grad(!f);
       };
       if (after_d_main) {  // as train_step.cpp runs it: D_main with G frozen, then G_main
         freeze(ph[0], true);
@@ -136,4 +135,82 @@ TEST(StarGanStep, GMainReusesDMainsTranslationWithTheSameGradients) {
       EXPECT_TRUE(torch::allclose(fresh[i], reused[i], 1e-5, 1e-7)) << "parameter " << i;
     EXPECT_GT(reused[0].abs().sum().item<double>(), 0.0);
   }
+}
+
+TEST(AlgorithmBase, FrozenParametersAreInNoPhaseAndStayBitwiseUnchanged) {
+  Config cfg = tiny(ModelKind::kStargan);
+  cfg.train.freeze = {"G.encoder", "D.trunk.0"};
+  torch::manual_seed(3);
+  StarGanAlgorithm algo(cfg, 3, torch::kCPU);
+  std::vector<std::pair<std::string, torch::Tensor>> frozen, trained;
+  for (auto& [name, m] : algo.modules()) {
+    if (name == "G_ema") continue;
+    for (const auto& p : m->named_parameters()) {
+      const std::string full = name + "." + p.key();
+      const bool f = full.rfind("G.encoder.", 0) == 0 || full.rfind("D.trunk.0.", 0) == 0;
+      (f ? frozen : trained).emplace_back(full, p.value().clone());
+      EXPECT_EQ(p.value().requires_grad(), !f) << full;
+    }
+  }
+  ASSERT_GE(frozen.size(), 4u);
+  auto& ph = algo.phases();
+  for (const auto& phase : ph)
+    for (const auto& p : phase.params)
+      for (auto& [name, m] : algo.modules())
+        for (const auto& q : m->named_parameters())
+          if (q.value().is_same(p)) {
+            const std::string full = name + "." + q.key();
+            EXPECT_FALSE(full.rfind("G.encoder.", 0) == 0 || full.rfind("D.trunk.0.", 0) == 0)
+                << phase.name << " holds frozen " << full;
+          }
+  // Three steps as train_step.cpp runs them.
+  for (int64_t step = 0; step < 3; ++step) {
+    torch::manual_seed(10 + step);
+    StepInput in;
+    in.images = torch::rand({4, 3, 32, 32}) * 2 - 1;
+    in.labels = torch::tensor({0, 1, 2, 0}, torch::kLong);
+    in.step = step;
+    in.seed = 1;
+    for (auto& phase : ph) {
+      for (auto& t : phase.frozen) t.set_requires_grad(false);
+      phase.optimizer->zero_grad();
+      phase.loss(in).total.backward();
+      phase.optimizer->step();
+      for (auto& t : phase.frozen) t.set_requires_grad(true);
+    }
+    algo.after_step(step);
+  }
+  auto current = [&](const std::string& full) {
+    const auto dot = full.find('.');
+    for (auto& [name, m] : algo.modules())
+      if (name == full.substr(0, dot)) return m->named_parameters()[full.substr(dot + 1)];
+    return torch::Tensor();
+  };
+  for (auto& [full, before] : frozen) {
+    EXPECT_TRUE(torch::equal(current(full), before)) << full << " moved";
+    EXPECT_FALSE(current(full).grad().defined()) << full << " got a gradient";
+  }
+  int moved = 0;
+  for (auto& [full, before] : trained) moved += !torch::equal(current(full), before);
+  EXPECT_GT(moved, static_cast<int>(trained.size()) / 2);
+}
+
+TEST(AlgorithmBase, AFreezeEntryThatNamesNothingIsOneClearError) {
+  Config cfg = tiny(ModelKind::kStargan);
+  cfg.train.freeze = {"G.encodr"};
+  try {
+    StarGanAlgorithm algo(cfg, 3, torch::kCPU);
+    FAIL() << "expected a ConfigError";
+  } catch (const ConfigError& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("key 'train.freeze': \"G.encodr\" names no trained parameter"),
+              std::string::npos)
+        << m;
+    EXPECT_NE(m.find("G.encoder"), std::string::npos) << m;
+    EXPECT_EQ(m.find("G_ema"), std::string::npos) << "G_ema does not train: " << m;
+  }
+  cfg.train.freeze = {"D"};  // all of D: no D phase at all, G still trains
+  StarGanAlgorithm g_only(cfg, 3, torch::kCPU);
+  ASSERT_EQ(g_only.phases().size(), 1u);
+  EXPECT_EQ(g_only.phases()[0].name, "G_main");
 }
