@@ -39,20 +39,20 @@ def workdir(name):
     return d
 
 
-def make_corpus(work, per_culture=6, size=16):
+def make_corpus(work, per_culture=6, size=16, cultures=CULTURES, name="corpus"):
     """Writes per_culture PNGs per culture and ingests them; returns the corpus path."""
     from PIL import Image
     import random
     rng = random.Random(7)
-    src = os.path.join(work, "images")
-    for ci, c in enumerate(CULTURES):
+    src = os.path.join(work, f"{name}-images")
+    for ci, c in enumerate(cultures):
         os.makedirs(os.path.join(src, c))
         for k in range(per_culture):
             img = Image.new("RGB", (24, 24))
             img.putdata([((ci * 80 + rng.randrange(60)) % 256, rng.randrange(256), (k * 40) % 256)
                          for _ in range(24 * 24)])
             img.save(os.path.join(src, c, f"{k:02d}.png"))
-    out = os.path.join(work, "corpus.h5")
+    out = os.path.join(work, f"{name}.h5")
     subprocess.run([os.path.join(BIN, "culturegan-ingest"), "--input", src, "--output", out, "--size", str(size),
                     "--val-fraction", "0.25", "--no-progress"], check=True, stdout=subprocess.DEVNULL)
     return out

@@ -57,7 +57,7 @@ for n, t in d["weights"].items():
 print("bundle weights == checkpoint G_ema (bitwise)")
 
 # culturegan-infer loads it
-img = os.path.join(work, "images", "photo", "00.png")
+img = os.path.join(work, "corpus-images", "photo", "00.png")
 out_png = os.path.join(work, "out.png")
 run([os.path.join(BIN, "culturegan-infer"), "--bundle", bundle, "--input", img, "--target", "ukiyo_e",
      "--output", out_png], expect_rc=0)
