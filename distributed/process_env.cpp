@@ -63,12 +63,14 @@ MpiRuntime::~MpiRuntime() {
   if (!finalized) MPI_Finalize();
 }
 
-std::string device_for(const ProcessEnv& env) {
-  if (torch::cuda::is_available()) {
-    const auto count = static_cast<int>(torch::cuda::device_count());
-    if (count > 0) return fmt::format("cuda:{}", env.local_rank % count);
-  }
+std::string device_for(const ProcessEnv& env, int cuda_device_count) {
+  if (cuda_device_count > 0) return fmt::format("cuda:{}", env.local_rank % cuda_device_count);
   return "cpu";
+}
+
+std::string device_for(const ProcessEnv& env) {
+  const int count = torch::cuda::is_available() ? static_cast<int>(torch::cuda::device_count()) : 0;
+  return device_for(env, count);
 }
 
 void abort_all(int code) {

@@ -49,6 +49,11 @@ ProcessEnv query_process_env();
 /// onto the node's GPUs in local-rank order, as torchrun and TorchFort do.)
 std::string device_for(const ProcessEnv& env);
 
+/// The same choice for a node with `cuda_device_count` visible GPUs (0: "cpu"), without
+/// asking LibTorch: what device_for() gives on such a node. Lets a CPU-only machine check
+/// the placement of a multi-node, multi-GPU job (tests/multinode).
+std::string device_for(const ProcessEnv& env, int cuda_device_count);
+
 /// Aborts every rank of MPI_COMM_WORLD with `code` (MPI_Abort). Never returns.
 /// Flushes stdout and stderr first so the last report is not lost.
 [[noreturn]] void abort_all(int code);
