@@ -171,13 +171,19 @@ void Watchdog::on_timeout(const Pending& stuck) {
                       answers[r].in_collective ? "waiting in a collective"
                                                : "not in a collective (computing or stalled)");
     }
+    // A rank that cannot answer (its node or link is down) has not arrived either, as far as
+    // anyone can tell: say so on the "not arrived" line instead of "none".
+    std::string not_arrived =
+        can_query_ ? join(missing) : "unknown (MPI_THREAD_MULTIPLE not granted)";
+    if (can_query_ && !silent.empty())
+      not_arrived = (missing.empty() ? std::string() : join(missing) + "; ") + "unknown for " +
+                    join(silent) + " (did not answer: node or link down?)";
     std::string report = fmt::format(
         "culturegan watchdog: collective '{}' (seq {}) exceeded distributed.timeout_s={} s on rank "
         "{} "
         "(waited {:.2f} s)\n  ranks not arrived: {}{}\n  ranks arrived: {}\n  ranks that did not "
         "answer within {} s: {}\n",
-        stuck.tag, stuck.seq, options_.timeout_s, rank_, waited,
-        can_query_ ? join(missing) : "unknown (MPI_THREAD_MULTIPLE not granted)", detail,
+        stuck.tag, stuck.seq, options_.timeout_s, rank_, waited, not_arrived, detail,
         can_query_ ? join(arrived) : "unknown", options_.query_s,
         can_query_ ? join(silent) : "unknown");
     report += fmt::format("  aborting all ranks with exit code {}\n", options_.exit_code);

@@ -122,7 +122,8 @@ int main(int argc, char** argv) {
       ++my_local_size;
     }
   }
-  if (my_local != e.local_rank) why.push_back("local rank vs host names " + std::to_string(my_local));
+  if (my_local != e.local_rank)
+    why.push_back("local rank vs host names " + std::to_string(my_local));
   if (my_local_size != e.local_world_size)
     why.push_back("local world size vs host names " + std::to_string(my_local_size));
   if (static_cast<int>(distinct.size()) != e.node_count)
@@ -140,7 +141,8 @@ int main(int argc, char** argv) {
   std::vector<char> in(out.size());
   MPI_Alltoall(out.data(), chunk, MPI_CHAR, in.data(), chunk, MPI_CHAR, MPI_COMM_WORLD);
   for (int r = 0; r < e.world_size; ++r)
-    if (in[static_cast<size_t>(chunk) * r] != static_cast<char>(r)) why.push_back("all-to-all data");
+    if (in[static_cast<size_t>(chunk) * r] != static_cast<char>(r))
+      why.push_back("all-to-all data");
   MPI_Barrier(MPI_COMM_WORLD);
   const auto peers = tcp_peers();
   const auto segments = shm_segments();
