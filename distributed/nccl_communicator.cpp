@@ -9,9 +9,8 @@
 #ifdef CULTUREGAN_HAVE_NCCL
 #include <cuda_runtime.h>
 #include <nccl.h>
-#ifdef CULTUREGAN_TORCH_HAS_CUDA
-#include <c10/cuda/CUDAStream.h>
-#endif
+
+#include "common/torch_compat.h"  // compat::current_cuda_stream with a CUDA LibTorch
 #endif
 
 namespace culturegan::distributed {
@@ -68,7 +67,7 @@ ncclDataType_t nccl_datatype(torch::ScalarType t) {
 /// The stream LibTorch computes on; the legacy default stream when LibTorch has no CUDA.
 cudaStream_t compute_stream(int device) {
 #ifdef CULTUREGAN_TORCH_HAS_CUDA
-  return c10::cuda::getCurrentCUDAStream(static_cast<c10::DeviceIndex>(device)).stream();
+  return compat::current_cuda_stream(device);
 #else
   (void)device;
   return cudaStreamLegacy;

@@ -4,6 +4,7 @@
 // (and CULTUREGAN_FUZZ_SEED to vary the mutations).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>

@@ -13,6 +13,7 @@
 
 #include <torch/torch.h>
 
+#include "common/torch_compat.h"
 #include "models/bundle.h"
 #include "trainer/algorithms/stargan.h"
 #include "trainer/checkpoint.h"
@@ -45,7 +46,7 @@ std::vector<torch::Tensor> state_tensors(trainer::StarGanAlgorithm& a) {
   for (auto& [n, opt] : a.optimizers()) {
     for (auto& group : opt->param_groups())
       for (auto& p : group.params()) {
-        auto it = opt->state().find(c10::guts::to_string(p.unsafeGetTensorImpl()));
+        auto it = opt->state().find(compat::optimizer_state_key(p));
         if (it == opt->state().end()) {
           out.push_back(torch::full({1}, -1.0));
           continue;
