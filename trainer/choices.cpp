@@ -33,6 +33,12 @@ const std::vector<std::pair<std::string, NonFinitePolicy>>& choice_names() {
   return v;
 }
 template <>
+const std::vector<std::pair<std::string, Precision>>& choice_names() {
+  static const std::vector<std::pair<std::string, Precision>> v = {{"fp32", Precision::kFp32},
+                                                                   {"bf16", Precision::kBf16}};
+  return v;
+}
+template <>
 const std::vector<std::pair<std::string, BackendChoice>>& choice_names() {
   static const std::vector<std::pair<std::string, BackendChoice>> v = {
       {"auto", BackendChoice::kAuto}, {"mpi", BackendChoice::kMpi}, {"nccl", BackendChoice::kNccl}};
@@ -67,6 +73,7 @@ std::string to_string(ModelKind v) { return name_of(v); }
 std::string to_string(AdversarialLoss v) { return name_of(v); }
 std::string to_string(DeviceChoice v) { return name_of(v); }
 std::string to_string(NonFinitePolicy v) { return name_of(v); }
+std::string to_string(Precision v) { return name_of(v); }
 std::string to_string(BackendChoice v) { return name_of(v); }
 std::string to_string(Conditioning v) { return name_of(v); }
 std::string to_string(Upsample v) { return name_of(v); }

@@ -15,6 +15,9 @@ enum class AdversarialLoss { kLsgan, kBce, kHinge, kWgan };
 enum class DeviceChoice { kAuto, kCpu, kCuda };
 /// train.non_finite.
 enum class NonFinitePolicy { kStop, kSkip };
+/// train.precision: the forward passes' arithmetic (weights, optimizer state, gradients,
+/// losses and EMA stay float32).
+enum class Precision { kFp32, kBf16 };
 /// distributed.backend.
 enum class BackendChoice { kAuto, kMpi, kNccl };
 /// model.conditioning (values = models::StarGanSpec::conditioning).
@@ -27,6 +30,7 @@ std::string to_string(ModelKind v);
 std::string to_string(AdversarialLoss v);
 std::string to_string(DeviceChoice v);
 std::string to_string(NonFinitePolicy v);
+std::string to_string(Precision v);
 std::string to_string(BackendChoice v);
 std::string to_string(Conditioning v);
 std::string to_string(Upsample v);

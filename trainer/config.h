@@ -78,6 +78,7 @@ struct TrainConfig {
   int64_t threads = 0;       ///< train.threads: intra-op threads per rank (0 = OMP_NUM_THREADS)
   DeviceChoice device = DeviceChoice::kAuto;            ///< train.device
   NonFinitePolicy non_finite = NonFinitePolicy::kStop;  ///< train.non_finite
+  Precision precision = Precision::kFp32;               ///< train.precision
   double max_minutes = 0.0;         ///< train.max_minutes: wall-time budget (0 = off)
   std::string init_from;            ///< train.init_from: bundle or checkpoint to take weights from
   std::vector<std::string> freeze;  ///< train.freeze: parameters that do not train

@@ -227,6 +227,10 @@ std::vector<KeySpec> build() {
   s.push_back(choice("train.non_finite", &C::train, &TrainConfig::non_finite,
                      "a non-finite loss: `stop` with a diagnostic, or `skip` the step (all "
                      "ranks agree)"));
+  s.push_back(choice("train.precision", &C::train, &TrainConfig::precision,
+                     "forward passes in `fp32`, or `bf16` (autocast; weights, Adam state, "
+                     "gradient all-reduce, losses and EMA stay float32; on a CPU without "
+                     "AVX-512 BF16 it falls back to fp32 with a warning)"));
   s.push_back(key("train.max_minutes", &C::train, &TrainConfig::max_minutes,
                   "wall-time budget: then the ranks stop, checkpoint and export as at the end "
                   "(0 = off)",

@@ -1,11 +1,44 @@
 #include "trainer/run_options.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 namespace culturegan::trainer {
+
+bool cpu_has_avx512_bf16() {
+  std::string flags;
+  if (const char* over = std::getenv("CULTUREGAN_CPU_FLAGS")) {
+    flags = over;
+  } else {
+    std::ifstream in("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(in, line))
+      if (line.rfind("flags", 0) == 0) {
+        flags = line.substr(line.find(':') + 1);
+        break;
+      }
+  }
+  std::istringstream words(flags);
+  std::string w;
+  while (words >> w)
+    if (w == "avx512_bf16") return true;
+  return false;
+}
+
+Precision effective_precision(const Config& cfg, torch::Device device, std::string* warning) {
+  const Precision want = cfg.train.precision;
+  if (want != Precision::kBf16 || !device.is_cpu() || cpu_has_avx512_bf16()) return want;
+  if (warning)
+    *warning =
+        "train.precision = \"bf16\": this CPU has no AVX-512 BF16 (no avx512_bf16 flag in "
+        "/proc/cpuinfo), where bfloat16 convolutions are slower than float32; training in fp32";
+  return Precision::kFp32;
+}
 
 torch::Device choose_device(DeviceChoice want, int local_rank) {
   if (want == DeviceChoice::kCpu) return torch::kCPU;

@@ -19,6 +19,16 @@ namespace culturegan::trainer {
 /// LibTorch sees no CUDA device); "auto" → CUDA when available, else CPU.
 torch::Device choose_device(DeviceChoice want, int local_rank);
 
+/// Whether this CPU has AVX-512 BF16 ("avx512_bf16" among the flags of /proc/cpuinfo; the
+/// test-only environment variable CULTUREGAN_CPU_FLAGS replaces those flags).
+bool cpu_has_avx512_bf16();
+
+/// train.precision as the run will use it on `device`: bf16 on a CPU without AVX-512 BF16
+/// (where LibTorch's bf16 convolutions are emulated and slower than fp32) falls back to fp32
+/// and sets `*warning` to one line saying so; CUDA devices take bf16 as asked (it needs
+/// compute capability 8.0 or newer, which is not checked).
+Precision effective_precision(const Config& cfg, torch::Device device, std::string* warning);
+
 distributed::WatchdogOptions watchdog_options(const Config& cfg);  ///< distributed.timeout_s
 distributed::ReducerOptions reducer_options(const Config& cfg);  ///< distributed.*bucket_mb, scrub
 data::SamplerOptions sampler_options(const Config& cfg);  ///< train.seed, data.culture_balanced

@@ -1,9 +1,12 @@
 #include "trainer/train_step.h"
 
 #include <cmath>
+#include <optional>
 #include <stdexcept>
 
 #include <fmt/format.h>
+
+#include "common/torch_compat.h"
 
 namespace culturegan::trainer {
 namespace {
@@ -14,13 +17,18 @@ void set_frozen(Phase& phase, bool frozen) {
 
 StepResult run_step(GanAlgorithm& algo, distributed::GradientReducer& reducer,
                     distributed::Communicator& comm, const StepInput& in,
-                    NonFinitePolicy non_finite) {
+                    NonFinitePolicy non_finite, Precision precision) {
   StepResult result;
   for (auto& phase : algo.phases()) {
     if (in.step % phase.interval != 0) continue;
     set_frozen(phase, true);
     phase.optimizer->zero_grad();
-    LossTerms terms = phase.loss(in);
+    LossTerms terms;
+    {
+      std::optional<compat::AutocastGuard> autocast;
+      if (precision == Precision::kBf16) autocast.emplace(in.images.device().type(), at::kBFloat16);
+      terms = phase.loss(in);
+    }
     // This rank's finite flag, computed on the device and carried by the phase's last
     // gradient bucket: no collective of its own, no host read before backward.
     std::vector<torch::Tensor> values;

@@ -37,8 +37,11 @@ struct StepResult {
 /// A non-finite term: with NonFinitePolicy::kStop throws NonFiniteLossError naming the step,
 /// phase and term on every rank; with "skip" the step's remaining phases are skipped on every
 /// rank (kSkip). Calls algo.after_step unless skipped. Collective: every rank calls it.
+/// Precision::kBf16 runs each phase's loss (the forward passes) under autocast to bfloat16 on
+/// the batch's device (compat::AutocastGuard, PyTorch's torch.autocast); backward, the
+/// reduction, the optimizer step and EMA run outside it, on the float32 parameters.
 StepResult run_step(GanAlgorithm& algo, distributed::GradientReducer& reducer,
                     distributed::Communicator& comm, const StepInput& in,
-                    NonFinitePolicy non_finite);
+                    NonFinitePolicy non_finite, Precision precision = Precision::kFp32);
 
 }  // namespace culturegan::trainer

@@ -93,6 +93,11 @@ class Run {
     if (root_ && !slurm_context().empty()) fmt::print("culturegan-train: {}\n", slurm_context());
     if (cfg_.train.threads > 0) torch::set_num_threads(static_cast<int>(cfg_.train.threads));
     device_ = choose_device(cfg_.train.device, env_.local_rank);
+    {
+      std::string warning;
+      precision_ = effective_precision(cfg_, device_, &warning);
+      if (root_ && !warning.empty()) fmt::print(stderr, "culturegan-train: warning: {}\n", warning);
+    }
     corpus_ = std::make_shared<const data::CorpusReader>(cfg_.data.corpus);
     const std::string note = check_against_corpus(cfg_, options_.config_path, *corpus_);
     if (root_ && !note.empty()) fmt::print("culturegan-train: {}\n", note);
@@ -256,11 +261,11 @@ class Run {
     for (const auto& p : source_paths) list << p << "\n";
     std::ofstream(fs::path(cfg_.run.dir) / "config.toml") << cfg_.to_toml();
     fmt::print(
-        "culturegan-train: {} ranks on {} node(s), backend {}, device {}, {} cultures, {} train "
-        "images, global batch {}, steps {}..{}\n",
-        env_.world_size, env_.node_count, comm_->backend(), device_.str(), num_cultures_,
-        corpus_->train_indices().size(), env_.world_size * cfg_.train.batch_size, state_.step,
-        cfg_.train.steps);
+        "culturegan-train: {} ranks on {} node(s), backend {}, device {}, precision {}, {} "
+        "cultures, {} train images, global batch {}, steps {}..{}\n",
+        env_.world_size, env_.node_count, comm_->backend(), device_.str(), to_string(precision_),
+        num_cultures_, corpus_->train_indices().size(), env_.world_size * cfg_.train.batch_size,
+        state_.step, cfg_.train.steps);
     std::fflush(stdout);
   }
 
@@ -316,7 +321,7 @@ class Run {
     StepInput in{batch.images.to(device_), batch.labels.to(device_), step,
                  env_.rank * cfg_.train.batch_size, static_cast<uint64_t>(cfg_.train.seed)};
     in.images = maybe_inject_nan_fault(in.images, step, env_.rank);  // test-only, off unless set
-    StepResult result = run_step(*algo_, *reducer_, *comm_, in, cfg_.train.non_finite);
+    StepResult result = run_step(*algo_, *reducer_, *comm_, in, cfg_.train.non_finite, precision_);
     if (auto* ada = algo_->adaptive_augment()) {
       if (ada->due(step)) {  // r_t from every rank's real images of the interval
         const auto local = ada->local_stats();
@@ -412,6 +417,7 @@ class Run {
   const distributed::ProcessEnv& env_;
   const bool root_;
   torch::Device device_ = torch::kCPU;
+  Precision precision_ = Precision::kFp32;  // train.precision after the CPU check
   std::shared_ptr<const data::CorpusReader> corpus_;
   std::vector<std::string> model_cultures_;  // corpus cultures first, then kept ones
   int64_t num_cultures_ = 0;

@@ -142,7 +142,10 @@ TEST(Config, ChoicesBecomeEnums) {
   EXPECT_EQ(c.train.device, culturegan::trainer::DeviceChoice::kCpu);
   EXPECT_NE(error_of(kBase, {"train.device=tpu"}).find("expected one of auto | cpu | cuda"),
             std::string::npos);
-  // train.precision did nothing and is gone.
-  EXPECT_NE(error_of(kBase, {"train.precision=bf16"}).find("'train.precision' is unknown"),
+  // train.precision: real now (autocast, tests/trainer/checkpoint/test_precision.py).
+  EXPECT_EQ(parse_config(kBase, "x.toml", {"train.precision=bf16"}).train.precision,
+            culturegan::trainer::Precision::kBf16);
+  EXPECT_EQ(parse_config(kBase, "x.toml").train.precision, culturegan::trainer::Precision::kFp32);
+  EXPECT_NE(error_of(kBase, {"train.precision=fp16"}).find("expected one of fp32 | bf16"),
             std::string::npos);
 }

@@ -14,7 +14,17 @@ AdversarialLoss parse_adversarial_loss(const std::string& name) {
                               name + "\"");
 }
 
-torch::Tensor d_loss_real(AdversarialLoss kind, const torch::Tensor& real_logits) {
+namespace {
+// Losses are computed in float32 (or the inputs' float64) whatever the forward's precision
+// (train.precision = bf16): reduced-precision inputs are upcast.
+torch::Tensor f32(const torch::Tensor& t) {
+  const auto s = t.scalar_type();
+  return (s == torch::kHalf || s == torch::kBFloat16) ? t.to(torch::kFloat) : t;
+}
+}  // namespace
+
+torch::Tensor d_loss_real(AdversarialLoss kind, const torch::Tensor& real_logits_in) {
+  const auto real_logits = f32(real_logits_in);
   switch (kind) {
     case AdversarialLoss::kLsgan:
       return (real_logits - 1).pow(2).mean();
@@ -28,7 +38,8 @@ torch::Tensor d_loss_real(AdversarialLoss kind, const torch::Tensor& real_logits
   throw std::logic_error("unreachable");
 }
 
-torch::Tensor d_loss_fake(AdversarialLoss kind, const torch::Tensor& fake_logits) {
+torch::Tensor d_loss_fake(AdversarialLoss kind, const torch::Tensor& fake_logits_in) {
+  const auto fake_logits = f32(fake_logits_in);
   switch (kind) {
     case AdversarialLoss::kLsgan:
       return fake_logits.pow(2).mean();
@@ -42,7 +53,8 @@ torch::Tensor d_loss_fake(AdversarialLoss kind, const torch::Tensor& fake_logits
   throw std::logic_error("unreachable");
 }
 
-torch::Tensor g_loss_adv(AdversarialLoss kind, const torch::Tensor& fake_logits) {
+torch::Tensor g_loss_adv(AdversarialLoss kind, const torch::Tensor& fake_logits_in) {
+  const auto fake_logits = f32(fake_logits_in);
   switch (kind) {
     case AdversarialLoss::kLsgan:
       return (fake_logits - 1).pow(2).mean();
@@ -58,11 +70,11 @@ torch::Tensor g_loss_adv(AdversarialLoss kind, const torch::Tensor& fake_logits)
 
 torch::Tensor culture_classification_loss(const torch::Tensor& logits,
                                           const torch::Tensor& labels) {
-  return F::cross_entropy(logits, labels.to(torch::kLong));
+  return F::cross_entropy(f32(logits), labels.to(torch::kLong));
 }
 
 torch::Tensor reconstruction_loss(const torch::Tensor& x, const torch::Tensor& x_rec) {
-  return (x - x_rec).abs().mean();
+  return (f32(x) - f32(x_rec)).abs().mean();
 }
 
 }  // namespace culturegan::trainer

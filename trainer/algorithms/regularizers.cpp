@@ -4,6 +4,13 @@
 #include <stdexcept>
 
 namespace culturegan::trainer {
+namespace {
+// Penalties in float32 (or float64) whatever the forward's precision (train.precision = bf16).
+torch::Tensor upcast(const torch::Tensor& t) {
+  const auto s = t.scalar_type();
+  return (s == torch::kHalf || s == torch::kBFloat16) ? t.to(torch::kFloat) : t;
+}
+}  // namespace
 
 torch::Tensor gradient_penalty(const std::function<torch::Tensor(const torch::Tensor&)>& critic,
                                const torch::Tensor& real, const torch::Tensor& fake,
@@ -14,14 +21,14 @@ torch::Tensor gradient_penalty(const std::function<torch::Tensor(const torch::Te
   auto grad =
       torch::autograd::grad({scores.sum()}, {x_hat}, /*grad_outputs=*/{}, /*retain_graph=*/true,
                             /*create_graph=*/true)[0];
-  auto norm = grad.flatten(1).norm(2, 1);
+  auto norm = upcast(grad).flatten(1).norm(2, 1);
   return (norm - 1).pow(2).mean();
 }
 
 torch::Tensor r1_penalty(const torch::Tensor& real_scores, const torch::Tensor& real) {
   auto grad = torch::autograd::grad({real_scores.sum()}, {real}, {}, /*retain_graph=*/true,
                                     /*create_graph=*/true)[0];
-  return grad.pow(2).flatten(1).sum(1).mean();
+  return upcast(grad).pow(2).flatten(1).sum(1).mean();
 }
 
 torch::Tensor augment_brightness(const torch::Tensor& x, const torch::Tensor& shift) {
