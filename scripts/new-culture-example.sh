@@ -19,7 +19,7 @@ KEEP=${KEEP:-100}
 BASE_STEPS=${BASE_STEPS:-694}
 ADD_STEPS=${ADD_STEPS:-350}
 BUILD_DIR=${BUILD_DIR:-build}
-STAGES=${STAGES:-"corpora base add scratch scratch_ada scratch_total eval table figure"}
+STAGES=${STAGES:-"corpora base add add_long scratch scratch_ada scratch_total eval table figure"}
 out=runs/new-culture
 bin=$BUILD_DIR/bin
 export OMP_NUM_THREADS=1
@@ -77,12 +77,16 @@ if want add; then
   ckpt=$out/base/checkpoints/$(cat "$out/base/checkpoints/latest")
   train add "$out/corpus-6.h5" "$ADD_STEPS" --init-from "$ckpt" "${ADA[@]}"
 fi
+if want add_long; then  # the addition for as many steps as the base had
+  ckpt=$out/base/checkpoints/$(cat "$out/base/checkpoints/latest")
+  train add_long "$out/corpus-6.h5" "$BASE_STEPS" --init-from "$ckpt" "${ADA[@]}"
+fi
 want scratch && train scratch "$out/corpus-6.h5" "$ADD_STEPS"
 want scratch_ada && train scratch_ada "$out/corpus-6.h5" "$ADD_STEPS" "${ADA[@]}"
 want scratch_total && train scratch_total "$out/corpus-6.h5" $((BASE_STEPS + ADD_STEPS))
 
 if want eval; then
-  for r in add scratch scratch_ada scratch_total; do
+  for r in add add_long scratch scratch_ada scratch_total; do
     [ -f "$out/$r/generator.bundle" ] || continue
     OMP_NUM_THREADS=2 "$bin/culturegan-eval" --corpus runs/corpus-64.h5 --classifier runs/clf64.pt \
       --bundle "$out/$r/generator.bundle" --threads 2 --output "$out/$r/eval.json" > /dev/null \
@@ -95,6 +99,7 @@ if want table; then
 import json, os, sys
 out, new, base_steps = sys.argv[1], sys.argv[2], int(sys.argv[3])
 rows = [("add", "5-culture base + add the new one (--init-from, ADA)"),
+        ("add_long", "the same addition for as many steps as the base"),
         ("scratch", "6 cultures from scratch, same steps as the addition"),
         ("scratch_ada", "6 cultures from scratch with ADA, same steps"),
         ("scratch_total", "6 cultures from scratch, the base's and the addition's steps")]
@@ -108,7 +113,7 @@ for run, what in rows:
     e = json.load(open(f"{out}/{run}/eval.json"))
     s = json.load(open(f"{out}/{run}/summary.json"))
     steps, c = int(s["steps"]), cpu(run)
-    if run == "add":
+    if run.startswith("add"):
         steps_txt, c = f"{base_steps} + {steps}", c + cpu("base")
     else:
         steps_txt = str(steps)
@@ -134,11 +139,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import matplotlib.image as mpimg
 out = sys.argv[1]
-runs = [(r, t) for r, t in (("add", "base + added culture (init-from, ADA)"),
-                             ("scratch", "from scratch, same steps as the addition"),
-                             ("scratch_total", "from scratch, base + addition steps"))
+runs = [(r, t) for r, t in (("add", "base + added culture (init-from, ADA), 694 + 350 steps"),
+                             ("add_long", "base + added culture, 694 + 694 steps"),
+                             ("scratch", "from scratch, 350 steps"),
+                             ("scratch_total", "from scratch, 1044 steps"))
         if os.path.exists(f"{out}/{r}/samples/final.png")]
-fig, axes = plt.subplots(1, len(runs), figsize=(4.6 * len(runs), 4.6), dpi=100)
+fig, axes = plt.subplots(1, len(runs), figsize=(4.6 * len(runs), 4.6), dpi=80)
 for ax, (r, title) in zip(axes if len(runs) > 1 else [axes], runs):
     ax.imshow(mpimg.imread(f"{out}/{r}/samples/final.png"))
     ax.set_title(title, fontsize=9)
@@ -146,7 +152,10 @@ for ax, (r, title) in zip(axes if len(runs) > 1 else [axes], runs):
 fig.suptitle("columns: input photo, chinese_ink_landscape, indian_miniature, photo, ukiyo_e, "
              "western_impressionism (the added culture), western_oil_painting", fontsize=8)
 fig.tight_layout()
-fig.savefig("docs/new-culture/grids.png")
+fig.savefig("docs/new-culture/grids.png", dpi=80)
+from PIL import Image  # 256-colour palette: a third of the size, for the repository
+Image.open("docs/new-culture/grids.png").convert("RGB").quantize(256).save("docs/new-culture/grids.png",
+                                                                           optimize=True)
 print("docs/new-culture/grids.png")
 PY
 fi
