@@ -117,10 +117,18 @@ EOF
     # Each node gets its own /tmp (a private mount namespace): Slurm's PMIx plugin makes
     # /tmp/spmix_appdir_<uid>_<job>.<step> on every node of a step, which fails with
     # "File exists" when two nodes share /tmp.
-    mkdir -p "$S/tmp/$P-node$i" && chmod 1777 "$S/tmp/$P-node$i"
+    # Paths the jobs need that lie under /tmp (a checkout or build there: CI clones anywhere)
+    # are bound back into the private /tmp, from an alias of the real /tmp taken first.
+    mkdir -p "$S/tmp/$P-node$i" "$S/realtmp-$P-node$i" && chmod 1777 "$S/tmp/$P-node$i"
+    local keep="" k
+    for k in "${CULTUREGAN_SOURCE_DIR:-}" "${CULTUREGAN_BIN_DIR:-}" "$PWD" ${CG_MN_KEEP_PATHS:-}; do
+      case $k in /tmp/?*) k=${k#/tmp/}; keep+=" ${k%%/*}" ;; esac
+    done
     nsenter --net="/run/netns/$P-node$i" -- unshare --uts --mount --propagation slave -- \
-      sh -c 'hostname "$0" && mount --bind "$2" /tmp && exec slurmd -f "$1" -N "$0"' \
-      "$P-node$i" "$CONF" "$S/tmp/$P-node$i" \
+      sh -c 'hostname "$0" && mount --bind /tmp "$3" && mount --bind "$2" /tmp &&
+             for k in $4; do mkdir -p "/tmp/$k" && mount --bind "$3/$k" "/tmp/$k" || exit 1; done &&
+             exec slurmd -f "$1" -N "$0"' \
+      "$P-node$i" "$CONF" "$S/tmp/$P-node$i" "$S/realtmp-$P-node$i" "$keep" \
       || die "slurmd on $P-node$i failed; see $S/log/slurmd.$P-node$i.log"
   done
   local deadline=$(($(date +%s) + TIMEOUT)) st
