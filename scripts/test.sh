@@ -1,14 +1,62 @@
 #!/usr/bin/env bash
 # The test command: installs dependencies, starts the local Slurm cluster when the shared
 # tools are beside the checkout (as root), builds, and runs every ctest suite.
+#
+#   bash scripts/test.sh                              every suite, normal build in build/
+#   bash scripts/test.sh --sanitize address,undefined ASan+UBSan build (build-asan-ubsan/):
+#                                                     unit, MPI and end-to-end suites
+#   bash scripts/test.sh --sanitize thread            TSan build (build-tsan/): the threaded
+#                                                     suites (loader prefetch, ingest, watchdog)
+# Environment: BUILD_DIR, CTEST_JOBS (default 2), CTEST_ARGS (extra ctest arguments).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+sanitize=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --sanitize) [ $# -ge 2 ] || { echo "test.sh: --sanitize needs a value (address,undefined or thread)" >&2; exit 2; }
+                sanitize=$2; shift 2 ;;
+    --sanitize=*) sanitize=${1#--sanitize=}; shift ;;
+    *) echo "test.sh: unknown argument '$1' (expected --sanitize address,undefined|thread)" >&2; exit 2 ;;
+  esac
+done
+case "$sanitize" in
+  ""|address|undefined|address,undefined|undefined,address|thread) ;;
+  *) echo "test.sh: --sanitize: expected address,undefined or thread, found '$sanitize'" >&2; exit 2 ;;
+esac
+
 bash scripts/install-deps.sh --test
-SLURM_TOOLS=${SLURM_TOOLS:-../shared/tools/slurm}
-if [ "${CULTUREGAN_NO_SLURM:-0}" != 1 ] && [ "$(id -u)" -eq 0 ] && [ -x "$SLURM_TOOLS/start-slurm.sh" ]; then
-  echo "test.sh: starting the local Slurm cluster ($SLURM_TOOLS)"
-  SLURM_CI_CPUS=${SLURM_CI_CPUS:-4} "$SLURM_TOOLS/start-slurm.sh" || echo "test.sh: Slurm did not start; Slurm tests will skip"
-fi
-bash scripts/build.sh
 export OMP_NUM_THREADS=1
-ctest --test-dir "${BUILD_DIR:-build}" --output-on-failure -j "${CTEST_JOBS:-2}" --timeout 600
+ctest_select=()
+if [ -z "$sanitize" ]; then
+  SLURM_TOOLS=${SLURM_TOOLS:-../shared/tools/slurm}
+  if [ "${CULTUREGAN_NO_SLURM:-0}" != 1 ] && [ "$(id -u)" -eq 0 ] && [ -x "$SLURM_TOOLS/start-slurm.sh" ]; then
+    echo "test.sh: starting the local Slurm cluster ($SLURM_TOOLS)"
+    SLURM_CI_CPUS=${SLURM_CI_CPUS:-4} "$SLURM_TOOLS/start-slurm.sh" || echo "test.sh: Slurm did not start; Slurm tests will skip"
+  fi
+  bash scripts/build.sh
+else
+  # The sanitizer runtime options (also needed while building: gtest_discover_tests runs
+  # every test binary to list its tests). Suppressions: tests/sanitizers/, one reason each.
+  supp="$PWD/tests/sanitizers"
+  export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:detect_stack_use_after_return=0:detect_odr_violation=0:suppressions=$supp/asan.supp"
+  export LSAN_OPTIONS="suppressions=$supp/lsan.supp:print_suppressions=0"
+  export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:suppressions=$supp/ubsan.supp"
+  export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$supp/tsan.supp"
+  if [ "$sanitize" = thread ]; then
+    export BUILD_DIR=${BUILD_DIR:-build-tsan}
+    # The suites whose code runs threads of its own: loader prefetch, ingest workers, the
+    # collective watchdog and the control plane that drives it.
+    export TARGETS=${TARGETS:-"culturegan_loader_tests culturegan_corpus_tests culturegan_distributed_stall_driver culturegan_distributed_control_plane_test"}
+    ctest_select=(-R '^(Loader|Ingest|Prefetch|culturegan_distributed_(watchdog|control_plane))')
+  else
+    export BUILD_DIR=${BUILD_DIR:-build-asan-ubsan}
+    # Unit, MPI and end-to-end suites; the Slurm, multi-node and soak suites exercise the
+    # launchers (uninstrumented) around the same binaries and stay in the normal run.
+    ctest_select=(-LE '^(slurm|multinode|soak)$')
+  fi
+  export CMAKE_ARGS="${CMAKE_ARGS:-} -DCULTUREGAN_SANITIZE=$sanitize -DCULTUREGAN_BUILD_BENCH=OFF"
+  bash scripts/build.sh
+fi
+# shellcheck disable=SC2086
+ctest --test-dir "${BUILD_DIR:-build}" --output-on-failure -j "${CTEST_JOBS:-2}" --timeout 600 \
+  "${ctest_select[@]}" ${CTEST_ARGS:-}
