@@ -251,18 +251,26 @@ int GradientReducer::finish(const std::string& name, const torch::Tensor& non_fi
     im.launch(ph, ph.next_launch++, false);
   for (auto& b : ph.buckets) b.work->wait();
   int non_finite_ranks = 0;
+  // The last bucket's two extra slots, [late flag, mean non-finite flag], come to the host in
+  // one copy: the one host synchronisation a phase needs (the skip decision), not two.
+  double tail[2] = {0.0, 0.0};
+  if (!ph.buckets.empty() && (non_finite.defined() || ph.learned)) {
+    const auto& last = ph.buckets.back();
+    const torch::Tensor t = last.flat.narrow(0, last.spec.numel, 2).to(torch::kCPU, torch::kDouble);
+    tail[0] = t.data_ptr<double>()[0];
+    tail[1] = t.data_ptr<double>()[1];
+  }
   if (ph.buckets.empty() && non_finite.defined()) {
     // No gradient to carry the flag: reduce the flag alone.
     torch::Tensor flag = non_finite.detach().to(torch::kFloat).reshape({1}).clone();
     im.comm.all_reduce(flag, ReduceOp::kSum, fmt::format("{}/non_finite/step{}", ph.name, ph.step));
     non_finite_ranks = static_cast<int>(std::lround(flag.item<double>()));
   } else if (non_finite.defined()) {
-    const double mean = ph.buckets.back().flat[ph.buckets.back().spec.numel + 1].item<double>();
+    const double mean = tail[1];
     non_finite_ranks = static_cast<int>(std::lround(mean * im.comm.world_size()));
   }
   ph.non_finite = torch::Tensor();
-  const bool redo = ph.learned && !ph.buckets.empty() &&
-                    ph.buckets.back().flat[ph.buckets.back().spec.numel].item<double>() != 0.0;
+  const bool redo = ph.learned && !ph.buckets.empty() && tail[0] != 0.0;
   if (redo) {
     // Some rank's hooks fired after a bucket had started: .grad() holds each rank's full sum.
     ++im.redos;

@@ -78,13 +78,24 @@ double Progress::images_per_second() const {
 }
 
 bool Progress::update(int64_t step, const std::map<std::string, double>& losses) {
+  record(step, losses);
+  return print_if_due(step);
+}
+
+void Progress::record(int64_t /*step*/, const std::map<std::string, double>& losses) {
   ++steps_done_;
   ++samples_;
   for (const auto& [k, v] : losses) sums_[k] += v;
-  const auto now = Clock::now();
-  const bool last = step + 1 >= total_steps_;
-  if (!last && std::chrono::duration<double>(now - last_print_).count() < period_s_) return false;
-  last_print_ = now;
+}
+
+bool Progress::due(int64_t step) const {
+  return step + 1 >= total_steps_ ||
+         std::chrono::duration<double>(Clock::now() - last_print_).count() >= period_s_;
+}
+
+bool Progress::print_if_due(int64_t step) {
+  if (!due(step)) return false;
+  last_print_ = Clock::now();
   const double ips = images_per_second();
   const double remaining =
       static_cast<double>(total_steps_ - step - 1) * global_batch_ / (ips > 0 ? ips : 1);

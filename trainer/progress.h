@@ -16,6 +16,13 @@ class Progress {
   /// Records that step `step` (0-based) finished with these loss values; prints a line when
   /// `period_s` has passed since the last one, or on the last step. Returns true if it printed.
   bool update(int64_t step, const std::map<std::string, double>& losses);
+  /// update() in two halves, for a caller that reads several steps' losses at once:
+  /// record() adds step `step`'s values to the running means without printing, and
+  /// print_if_due(step) prints the line for the steps recorded so far when due().
+  void record(int64_t step, const std::map<std::string, double>& losses);
+  bool print_if_due(int64_t step);
+  /// True when a line is due after step `step`: `period_s` has passed or it is the last step.
+  bool due(int64_t step) const;
   /// Images per second since the first step (global, all ranks).
   double images_per_second() const;
   /// Seconds since construction.

@@ -19,6 +19,10 @@ StepResult run_step(GanAlgorithm& algo, distributed::GradientReducer& reducer,
                     distributed::Communicator& comm, const StepInput& in,
                     NonFinitePolicy non_finite, Precision precision) {
   StepResult result;
+  std::vector<torch::Tensor> logged;  // the completed phases' terms, read by the trainer later
+  auto collect = [&] {
+    if (!logged.empty()) result.loss_values = torch::cat(logged);
+  };
   for (auto& phase : algo.phases()) {
     if (in.step % phase.interval != 0) continue;
     set_frozen(phase, true);
@@ -52,12 +56,16 @@ StepResult run_step(GanAlgorithm& algo, distributed::GradientReducer& reducer,
                         bad_ranks, comm.world_size()),
             !bad.empty());
       result.skipped = true;
+      collect();
       return result;
     }
     phase.optimizer->step();
     set_frozen(phase, false);
-    for (auto& [name, t] : terms.terms) result.losses[phase.name + "." + name] = t.item<double>();
+    for (const auto& entry : terms.terms)
+      result.loss_names.push_back(phase.name + "." + entry.first);
+    logged.insert(logged.end(), values.begin(), values.end());
   }
+  collect();
   algo.after_step(in.step);
   return result;
 }

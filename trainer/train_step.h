@@ -3,6 +3,7 @@
 #include <map>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "distributed/communicator.h"
 #include "distributed/gradient_reducer.h"
@@ -26,7 +27,12 @@ class NonFiniteLossError : public std::runtime_error {
 
 struct StepResult {
   bool skipped = false;  ///< a non-finite loss made every rank skip the rest of the step
-  std::map<std::string, double> losses;  ///< "<phase>.<term>" → this rank's value
+  /// "<phase>.<term>" for each entry of loss_values, in order (the phases that completed).
+  std::vector<std::string> loss_names;
+  /// This rank's loss terms, [K] float32 on the batch's device (undefined when K = 0). Not
+  /// read on the host here: the step has no host synchronisation for logging; the trainer
+  /// reads many steps' values with one copy per log period.
+  torch::Tensor loss_values;
 };
 
 /// Runs the phases of `algo` due at `in.step` (step % interval == 0), in order: freeze the

@@ -11,6 +11,7 @@
 #include <fmt/ranges.h>
 
 #include "common/atomic_write.h"
+#include "common/device_copy.h"
 #include "data/corpus_reader.h"
 #include "data/loader.h"
 #include "data/sampler.h"
@@ -28,6 +29,7 @@
 #include "trainer/run_options.h"
 #include "trainer/sample_grid.h"
 #include "trainer/signals.h"
+#include "trainer/step_log.h"
 #include "trainer/train_step.h"
 
 namespace culturegan::trainer {
@@ -93,6 +95,7 @@ class Run {
     if (root_ && !slurm_context().empty()) fmt::print("culturegan-train: {}\n", slurm_context());
     if (cfg_.train.threads > 0) torch::set_num_threads(static_cast<int>(cfg_.train.threads));
     device_ = choose_device(cfg_.train.device, env_.local_rank);
+    common::make_current(device_);  // cuda:<local rank> before any stream or communicator
     {
       std::string warning;
       precision_ = effective_precision(cfg_, device_, &warning);
@@ -144,6 +147,7 @@ class Run {
     // Rank 0's loss terms, one JSON line per step (appended across resumes).
     if (root_) {
       metrics_log_.open(fs::path(cfg_.run.dir) / "metrics.jsonl", std::ios::app);
+      step_log_ = std::make_unique<StepLog>(*progress_, &metrics_log_);
       report_ = std::make_unique<ReportRefresher>(cfg_.run.dir, cfg_.report.every);
       write_summary("running");
     }
@@ -218,6 +222,7 @@ class Run {
   // write and a posix_spawn (docs/report.md has the measured stall).
   void refresh_report() {
     const auto t0 = std::chrono::steady_clock::now();
+    flush_log();
     metrics_log_.flush();  // the report reads whole lines
     write_summary("running");
     report_->start();
@@ -232,6 +237,7 @@ class Run {
                   int64_t preempted_at = -1) {
     if (!root_ || !report_) return;
     try {
+      flush_log();
       if (metrics_log_) metrics_log_.flush();
       write_summary(reason, exit_code, preempted_at, error);
       const bool preempted = reason == "preempted";
@@ -287,6 +293,7 @@ class Run {
   // Rank 0 saves; every rank learns whether it worked, so a failed save (disk full,
   // unwritable directory) stops every rank cleanly with kExitError.
   bool save_checkpoint() {
+    if (root_) flush_log();  // metrics.jsonl holds every step the checkpoint holds
     state_.cultures = model_cultures_;
     if (auto* ada = algo_->adaptive_augment()) {
       // The open interval's sums of every rank (a collective: every rank saves together).
@@ -318,18 +325,23 @@ class Run {
   // One step and what follows it. Returns an exit code to stop with, or nullopt to go on.
   std::optional<int> train_one_step(int64_t step) {
     data::Batch batch = loader_->next();
-    StepInput in{batch.images.to(device_), batch.labels.to(device_), step,
-                 env_.rank * cfg_.train.batch_size, static_cast<uint64_t>(cfg_.train.seed)};
+    StepInput in{common::to_device_async(batch.images, device_),
+                 common::to_device_async(batch.labels, device_),
+                 step,
+                 env_.rank * cfg_.train.batch_size,
+                 static_cast<uint64_t>(cfg_.train.seed),
+                 batch.labels};
     in.images = maybe_inject_nan_fault(in.images, step, env_.rank);  // test-only, off unless set
     StepResult result = run_step(*algo_, *reducer_, *comm_, in, cfg_.train.non_finite, precision_);
+    std::map<std::string, double> host_values;  // logged beside the loss terms
     if (auto* ada = algo_->adaptive_augment()) {
       if (ada->due(step)) {  // r_t from every rank's real images of the interval
         const auto local = ada->local_stats();
         const auto global = control_->sum({local[0], local[1]}, "ada_stats");
         ada->adjust(global[0], global[1]);
       }
-      result.losses["ada.p"] = ada->p();
-      result.losses["ada.r_t"] = ada->r_t();
+      host_values["ada.p"] = ada->p();
+      host_values["ada.r_t"] = ada->r_t();
     }
     if (result.skipped && root_)
       fmt::print("culturegan-train: step {}: non-finite loss, step skipped on every rank\n", step);
@@ -362,7 +374,7 @@ class Run {
       end_report("preempted", kExitRequeue, "", state_.step);
       return kExitRequeue;
     }
-    if (root_) log_step(result);
+    if (root_) log_step(std::move(result), std::move(host_values));
     // Replicas must stay bit-identical; a mismatch stops every rank naming the first tensor.
     if (distributed::is_check_step(state_.step, cfg_.distributed.check_every))
       distributed::check_consistency(*control_, named_state_tensors(*algo_), state_.step);
@@ -370,6 +382,7 @@ class Run {
         state_.step < cfg_.train.steps && !save_checkpoint())
       return fail_run("checkpoint save failed");
     if (periodic_eval_ && periodic_eval_->due(state_.step) && metrics_log_) {
+      flush_log();  // the eval line follows the step lines it comes after
       const std::string line = periodic_eval_->run(*algo_, state_.step);
       metrics_log_ << line << "\n";
       metrics_log_.flush();
@@ -388,14 +401,14 @@ class Run {
     return kExitError;
   }
 
-  // Rank 0: the progress line and the step's line in metrics.jsonl.
-  void log_step(const StepResult& result) {
-    progress_->update(state_.step - 1, result.losses);
-    if (!metrics_log_) return;
-    std::string line = fmt::format("{{\"step\": {}", state_.step);
-    for (const auto& [k, v] : result.losses)
-      line += fmt::format(", \"{}\": {}", k, std::isfinite(v) ? fmt::format("{:.6g}", v) : "null");
-    metrics_log_ << line << "}\n";
+  // Rank 0: the step's metrics line and progress line, read from the device once per
+  // log period (StepLog).
+  void log_step(StepResult result, std::map<std::string, double> host_values) {
+    step_log_->add(state_.step - 1, std::move(result.loss_names), std::move(result.loss_values),
+                   std::move(host_values));
+  }
+  void flush_log() {
+    if (step_log_) step_log_->flush();
   }
 
   // The last checkpoint, the bundle, the final grid and summary.json.
@@ -433,6 +446,7 @@ class Run {
   std::unique_ptr<PeriodicEval> periodic_eval_;
   std::unique_ptr<Progress> progress_;
   std::ofstream metrics_log_;
+  std::unique_ptr<StepLog> step_log_;        // rank 0; after progress_ and metrics_log_
   std::unique_ptr<ReportRefresher> report_;  // rank 0; null before start-up and after the end
   double longest_refresh_ms_ = 0;
   bool budget_spent_ = false;

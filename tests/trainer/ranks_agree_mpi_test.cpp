@@ -47,7 +47,11 @@ TEST(RanksAgree, BitIdenticalWeightsAfterThreeSteps) {
   torch::manual_seed(1000 + env.rank);  // each rank's own data
   for (int64_t step = 0; step < 3; ++step) {
     trainer::StepInput in{torch::rand({2, 3, 16, 16}) * 2 - 1,
-                          torch::randint(0, 3, {2}, torch::kLong), step, env.rank * 2, 3};
+                          torch::randint(0, 3, {2}, torch::kLong),
+                          step,
+                          env.rank * 2,
+                          3,
+                          {}};
     trainer::run_step(algo, reducer, *comm, in, trainer::NonFinitePolicy::kStop);
   }
   // Compare every tensor with rank 0's, bit for bit.

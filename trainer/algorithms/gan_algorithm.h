@@ -21,6 +21,9 @@ struct StepInput {
   int64_t step = 0;           ///< 0-based optimizer step
   int64_t global_offset = 0;  ///< global index of images[0] within the global batch (rank·B)
   uint64_t seed = 0;          ///< train.seed, for counter-based per-sample randomness
+  /// [B] int64 `labels` on the host (the loader's copy), so per-sample randomness that
+  /// depends on the labels needs no device-to-host read; undefined: read from `labels`.
+  torch::Tensor host_labels;
 };
 
 /// A phase's loss: `total` is what backward() runs on; `terms` are the named parts that are

@@ -2,6 +2,8 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include "common/device_copy.h"
+
 namespace culturegan::trainer {
 
 uint64_t counter_hash(uint64_t seed, uint64_t step, uint64_t index, uint64_t stream) {
@@ -26,7 +28,7 @@ torch::Tensor batch_uniform(const StepInput& in, uint64_t stream) {
   for (int64_t i = 0; i < b; ++i)
     p[i] = static_cast<float>(counter_uniform(in.seed, static_cast<uint64_t>(in.step),
                                               static_cast<uint64_t>(in.global_offset + i), stream));
-  return out.to(in.images.device());
+  return common::to_device_async(out, in.images.device());
 }
 
 torch::Tensor counter_noise(const StepInput& in, int64_t z_dim, uint64_t stream) {
@@ -38,12 +40,15 @@ torch::Tensor counter_noise(const StepInput& in, int64_t z_dim, uint64_t stream)
                      static_cast<uint64_t>(in.global_offset + i), stream));
     z[i].copy_(at::randn({z_dim}, gen));
   }
-  return z.to(in.images.device());
+  return common::to_device_async(z, in.images.device());
 }
 
 torch::Tensor target_labels(const StepInput& in, int64_t num_cultures) {
   const int64_t b = in.labels.size(0);
-  auto labels = in.labels.to(torch::kCPU, torch::kLong).contiguous();
+  // The host copy when the trainer gave one: no device-to-host read inside the step.
+  auto labels = (in.host_labels.defined() ? in.host_labels : in.labels)
+                    .to(torch::kCPU, torch::kLong)
+                    .contiguous();
   auto out = torch::empty({b}, torch::kLong);
   const int64_t* src = labels.data_ptr<int64_t>();
   int64_t* dst = out.data_ptr<int64_t>();
@@ -57,7 +62,7 @@ torch::Tensor target_labels(const StepInput& in, int64_t num_cultures) {
       dst[i] = (src[i] + shift) % num_cultures;
     }
   }
-  return out.to(in.labels.device());
+  return common::to_device_async(out, in.labels.device());
 }
 
 }  // namespace culturegan::trainer

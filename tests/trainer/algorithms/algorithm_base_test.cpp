@@ -70,7 +70,8 @@ TEST(AlgorithmBase, EveryAlgorithmGetsTheSamePhaseListAndLazyR1Correction) {
     EXPECT_NEAR(std::get<1>(o.betas()), std::pow(0.99, 0.8), 1e-12);
     EXPECT_NEAR(adam_lr(ph[2].optimizer), cfg.optim.g_lr, 1e-15);  // G is not corrected
     // The D_reg loss is γ/2 · k · R1.
-    StepInput in{torch::rand({2, 3, 32, 32}) * 2 - 1, torch::tensor({0, 1}, torch::kLong), 0, 0, 5};
+    StepInput in{
+        torch::rand({2, 3, 32, 32}) * 2 - 1, torch::tensor({0, 1}, torch::kLong), 0, 0, 5, {}};
     const LossTerms t = ph[1].loss(in);
     ASSERT_EQ(t.terms.size(), 1u);
     EXPECT_EQ(t.terms[0].first, "r1");
@@ -86,8 +87,8 @@ TEST(AlgorithmBase, LrScheduleIsSetBeforeEachMainPhase) {
   cfg.train.steps = 100;
   for (auto& algo : every_algorithm(cfg)) {
     auto& ph = algo->phases();
-    StepInput in{torch::rand({2, 3, 32, 32}) * 2 - 1, torch::tensor({0, 1}, torch::kLong), 75, 0,
-                 5};
+    StepInput in{
+        torch::rand({2, 3, 32, 32}) * 2 - 1, torch::tensor({0, 1}, torch::kLong), 75, 0, 5, {}};
     ph.front().loss(in);
     ph.back().loss(in);
     EXPECT_NEAR(adam_lr(ph.front().optimizer), cfg.optim.d_lr * 0.5, 1e-12);  // halfway down

@@ -103,10 +103,10 @@ TEST(ZooAugment, PrimitivesByHand) {
 
 TEST(ZooAugment, SameForAnySplitOfTheGlobalBatchAndDifferentiable) {
   auto x = torch::randn({4, 3, 16, 16}).requires_grad_(true);
-  StepInput all{x, torch::zeros({4}, torch::kLong), 7, 0, 11};
+  StepInput all{x, torch::zeros({4}, torch::kLong), 7, 0, 11, {}};
   auto full = diff_augment(x, "color,translation,cutout", all, 1);
-  StepInput lo{x.narrow(0, 0, 2), torch::zeros({2}, torch::kLong), 7, 0, 11};
-  StepInput hi{x.narrow(0, 2, 2), torch::zeros({2}, torch::kLong), 7, 2, 11};
+  StepInput lo{x.narrow(0, 0, 2), torch::zeros({2}, torch::kLong), 7, 0, 11, {}};
+  StepInput hi{x.narrow(0, 2, 2), torch::zeros({2}, torch::kLong), 7, 2, 11, {}};
   auto split = torch::cat({diff_augment(lo.images, "color,translation,cutout", lo, 1),
                            diff_augment(hi.images, "color,translation,cutout", hi, 1)});
   EXPECT_TRUE(torch::allclose(full, split));
@@ -154,7 +154,7 @@ TEST(ZooModels, Shapes) {
 
 TEST(ZooTraining, ImagePoolAndLrDecay) {
   ImagePool pool(2);
-  StepInput in{torch::zeros({3, 1, 1, 1}), torch::zeros({3}, torch::kLong), 0, 0, 5};
+  StepInput in{torch::zeros({3, 1, 1, 1}), torch::zeros({3}, torch::kLong), 0, 0, 5, {}};
   auto first =
       pool.query(torch::tensor({1.0f, 2.0f, 3.0f}).view({3, 1, 1, 1}), {true, true, false}, in, 1);
   EXPECT_TRUE(torch::equal(first.flatten(), torch::tensor({1.0f, 2.0f, 3.0f})));
@@ -172,8 +172,8 @@ TEST(ZooTraining, ImagePoolAndLrDecay) {
 }
 
 TEST(ZooTraining, CounterNoiseIsPerGlobalSample) {
-  StepInput all{torch::zeros({4, 3, 2, 2}), torch::zeros({4}, torch::kLong), 3, 0, 1};
-  StepInput hi{torch::zeros({2, 3, 2, 2}), torch::zeros({2}, torch::kLong), 3, 2, 1};
+  StepInput all{torch::zeros({4, 3, 2, 2}), torch::zeros({4}, torch::kLong), 3, 0, 1, {}};
+  StepInput hi{torch::zeros({2, 3, 2, 2}), torch::zeros({2}, torch::kLong), 3, 2, 1, {}};
   EXPECT_TRUE(torch::equal(counter_noise(all, 5, 3).narrow(0, 2, 2), counter_noise(hi, 5, 3)));
   EXPECT_FALSE(torch::equal(counter_noise(all, 5, 3)[0], counter_noise(all, 5, 3)[1]));
 }
