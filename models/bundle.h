@@ -50,6 +50,10 @@ struct GeneratorBundle {
 };
 
 constexpr int64_t kBundleVersion = 1;
+/// Largest bundle file load_bundle() reads (4 GiB; a 256 px StarGAN is ~35 MB).
+constexpr uint64_t kMaxBundleBytes = uint64_t{4} << 30;
+/// Most archive entries a bundle may have (one per weight tensor, plus data.pkl and version).
+constexpr size_t kMaxBundleRecords = 100000;
 
 /// Appends `module`'s parameters and buffers (float32 CPU copies) to bundle.weights, named
 /// "<prefix>.<name>" (just "<name>" when prefix is empty).
@@ -83,11 +87,21 @@ GeneratorBundle make_dcgan_bundle(const DcganSpec& spec, const torch::nn::Module
 /// Writes atomically (temp file + fsync + rename). Throws BundleError naming the path.
 void save_bundle(const std::string& path, const GeneratorBundle& bundle);
 
-/// Reads and verifies format, version, model, that spec has the model's required keys and no
-/// keys beyond its optional ones, that `cultures` has spec.num_cultures names, and the
-/// checksum. `spec` holds the keys as stored (an old bundle's lacks the optional ones, so its
-/// checksum is unchanged); read optional ones with spec_value_or.
-/// Throws BundleError "<path>: <field>: expected ..., found ...".
+/// Reads and verifies a bundle from a possibly untrusted source (docs/security.md).
+/// Before LibTorch parses anything: `path` is a regular file of at most kMaxBundleBytes, a zip
+/// archive whose entry list (read with LibTorch's PyTorchStreamReader) holds only data.pkl,
+/// version and data/<n> records (at most kMaxBundleRecords), each starting inside the file;
+/// while unpickling, no single allocation may exceed the file's size (a zip entry claiming
+/// more is refused). Then: format, version, model, that spec has the model's required keys and
+/// no keys beyond its optional ones, each spec value in its range (e.g. g_conv_dim 1..4096,
+/// image_size 1..8192; dcgan/starganv2 a power of two), that `cultures` has spec.num_cultures
+/// names that are safe inside a file name (no '/', '\', control bytes, "." or ".."), that
+/// every weight is a dense float32 CPU tensor of at most 8 dimensions, that the weights hold
+/// at least as many parameters as the spec's network needs (so a small file cannot describe
+/// a huge network), and the checksum. Shapes are checked against the network when it is
+/// built (load_weights). `spec` holds the keys as stored (an old bundle's lacks the optional
+/// ones, so its checksum is unchanged); read optional ones with spec_value_or.
+/// Throws BundleError "<path>: <field>: expected ..., found ..." (never another type).
 GeneratorBundle load_bundle(const std::string& path);
 
 /// model "stargan": the StarGanSpec the bundle describes; missing conditioning / upsample = 0

@@ -68,7 +68,15 @@ std::string archive_bytes(torch::serialize::OutputArchive& ar) {
   return buf;
 }
 
+// The checkpoint's small text files (state.toml, latest): regular files of at most 16 MiB, so
+// a FIFO or /dev/zero in their place is an error, not a hang.
 std::string read_text(const fs::path& p) {
+  std::error_code ec;
+  if (!fs::is_regular_file(p, ec)) throw CheckpointError(fmt::format("{}: cannot open", p.string()));
+  const uintmax_t size = fs::file_size(p, ec);
+  if (ec || size > (uintmax_t{16} << 20))
+    throw CheckpointError(
+        fmt::format("{}: expected a text file of at most 16 MiB, found {} bytes", p.string(), size));
   std::ifstream in(p, std::ios::binary);
   if (!in) throw CheckpointError(fmt::format("{}: cannot open", p.string()));
   std::stringstream ss;
@@ -100,17 +108,41 @@ std::vector<std::string> checkpoint_cultures(const std::string& dir) {
   return out;
 }
 
-std::string verify_checkpoint(const std::string& dir) {
+namespace {
+
+// A MANIFEST entry names a file of the checkpoint directory itself: one plain name.
+bool plain_name(const std::string& f) {
+  return !f.empty() && f != "." && f != ".." && f.find('/') == std::string::npos &&
+         f.find('\0') == std::string::npos;
+}
+
+// verify_checkpoint, also returning the names the MANIFEST lists (all verified when "").
+std::string verify_manifest(const std::string& dir, std::vector<std::string>* listed) {
   const fs::path manifest = fs::path(dir) / "MANIFEST";
+  std::error_code ec;
+  if (!fs::is_regular_file(manifest, ec))
+    return fmt::format("{}: missing (incomplete checkpoint)", manifest.string());
   std::ifstream in(manifest);
   if (!in) return fmt::format("{}: missing (incomplete checkpoint)", manifest.string());
   std::string crc, file;
   uintmax_t size = 0;
   int files = 0;
   while (in >> crc >> size >> file) {
+    // Someone else's checkpoint must not make us read outside it (or /dev/zero, a FIFO: a
+    // hang), so only regular files of this directory, and their size is checked first.
+    if (!plain_name(file))
+      return fmt::format("{}: entry '{}': expected a file name inside the checkpoint directory",
+                         manifest.string(), file.substr(0, 200));
     const fs::path p = fs::path(dir) / file;
-    std::error_code ec;
-    if (!fs::exists(p, ec)) return fmt::format("{}: listed in MANIFEST but missing", p.string());
+    const auto st = fs::symlink_status(p, ec);
+    if (ec || !fs::exists(st)) return fmt::format("{}: listed in MANIFEST but missing", p.string());
+    if (!fs::is_regular_file(st))
+      return fmt::format("{}: expected a regular file (MANIFEST), found a link, directory or device",
+                         p.string());
+    const uintmax_t on_disk = fs::file_size(p, ec);
+    if (ec || on_disk != size)
+      return fmt::format("{}: expected {} bytes (MANIFEST), found {}: truncated", p.string(), size,
+                         ec ? 0 : on_disk);
     uintmax_t got_size = 0;
     std::string got;
     try {
@@ -124,11 +156,16 @@ std::string verify_checkpoint(const std::string& dir) {
     if (got != crc)
       return fmt::format("{}: expected CRC-32 {} (MANIFEST), found {}: damaged", p.string(), crc,
                          got);
+    if (listed) listed->push_back(file);
     ++files;
   }
   if (files == 0) return fmt::format("{}: lists no files", manifest.string());
   return "";
 }
+
+}  // namespace
+
+std::string verify_checkpoint(const std::string& dir) { return verify_manifest(dir, nullptr); }
 
 Checkpointer::Checkpointer(std::string run_dir, int64_t keep)
     : root_((fs::path(run_dir) / "checkpoints").string()), keep_(std::max<int64_t>(1, keep)) {}
@@ -292,6 +329,12 @@ std::optional<std::string> Checkpointer::resolve(const std::string& resume,
     latest.erase(latest.find_last_not_of(" \n\r\t") + 1);
   } catch (const CheckpointError&) {
   }
+  if (!latest.empty() && !plain_name(latest)) {
+    if (notes)
+      notes->push_back(fmt::format("{}/latest: ignored: expected a checkpoint name, found '{}'",
+                                   root_, latest.substr(0, 200)));
+    latest.clear();
+  }
   std::vector<std::string> order;
   if (!latest.empty()) order.push_back((fs::path(root_) / latest).string());
   for (auto it = all.rbegin(); it != all.rend(); ++it)
@@ -320,9 +363,20 @@ std::optional<std::string> Checkpointer::resolve(const std::string& resume,
 }
 
 TrainingState Checkpointer::load(const std::string& dir, GanAlgorithm& algo) const {
-  const std::string why = verify_checkpoint(dir);
+  std::vector<std::string> listed;
+  const std::string why = verify_manifest(dir, &listed);
   if (!why.empty()) throw CheckpointError(why);
   const fs::path d(dir);
+  // Only files the MANIFEST lists (so verified above: regular, size, CRC-32) are read.
+  auto need_listed = [&](const std::string& f) {
+    if (std::find(listed.begin(), listed.end(), f) == listed.end())
+      throw CheckpointError(fmt::format("{}: not listed in MANIFEST (incomplete checkpoint)",
+                                        (d / f).string()));
+  };
+  for (auto& [name, module] : algo.modules()) need_listed(name + ".pt");
+  for (auto& [name, opt] : algo.optimizers()) need_listed(name + ".pt");
+  need_listed("rng.pt");
+  need_listed("state.toml");
   try {
     for (auto& [name, module] : algo.modules()) {
       torch::serialize::InputArchive ar;

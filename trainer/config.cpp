@@ -173,6 +173,33 @@ void apply_table(Config& cfg, const toml::table& t, const std::string& prefix,
   }
 }
 
+// Offset of the first byte that is not well-formed UTF-8 text without control characters
+// (what TOML itself requires of a document), or npos.
+size_t bad_text_at(const std::string& s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      if (c < 0x20 || c == 0x7f) return i;
+      ++i;
+      continue;
+    }
+    const int n = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : c >= 0xc0 ? 1 : -1;
+    if (n < 0 || c < 0xc2 || c > 0xf4 || i + static_cast<size_t>(n) >= s.size()) return i;
+    uint32_t cp = c & (0x3f >> n);
+    for (int k = 1; k <= n; ++k) {
+      const auto d = static_cast<unsigned char>(s[i + static_cast<size_t>(k)]);
+      if ((d & 0xc0) != 0x80) return i;
+      cp = cp << 6 | (d & 0x3f);
+    }
+    if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+        (cp >= 0xd800 && cp <= 0xdfff))
+      return i;
+    i += static_cast<size_t>(n) + 1;
+  }
+  return std::string::npos;
+}
+
 void apply_override(Config& cfg, const std::string& assignment, Seen& seen) {
   const std::string origin = fmt::format("--set {}", assignment);
   const auto eq = assignment.find('=');
@@ -196,6 +223,13 @@ void apply_override(Config& cfg, const std::string& assignment, Seen& seen) {
   if (as_toml && !kind_matches(e->type, *parsed["v"].node()) && stringy)
     as_toml = false;  // e.g. --set run.dir=2024 → the string "2024"
   if (!as_toml) {
+    // A TOML document is UTF-8 without raw control characters: so is a bare word, or the
+    // resolved config.toml (and a resume from it) would not give back the same value.
+    if (const size_t at = bad_text_at(value); at != std::string::npos)
+      throw ConfigError(fmt::format(
+          "{}: key '{}': expected a TOML value or a plain word (UTF-8 text without control "
+          "characters), found byte 0x{:02x} at offset {} of the value",
+          origin, key, static_cast<unsigned char>(value[at]), at));
     parsed = toml::table{};
     parsed.insert("v", value);
   }
