@@ -161,7 +161,14 @@ int main(int argc, char** argv) {
                fused_pack_vs_per_tensor = q.pack_vs_per_tensor;
   const std::string& buckets = q.buckets;
 
-  // (c)
+  // (c) Runs started from this rank must not inherit its binding (mpirun binds each rank to
+  // one core by default): widen it first and report both masks.
+  cb::AffinityReport aff;
+  if (root) {
+    aff = cb::widen_affinity_for_children();
+    say(fmt::format("affinity: this rank was bound to CPUs {}; the runs it starts get CPUs {}{}\n",
+                    aff.inherited, aff.children, aff.error.empty() ? "" : " (" + aff.error + ")"));
+  }
   cb::ScalingResult sc;
   if (!skip_train) {
     if (root) {
@@ -203,6 +210,7 @@ int main(int argc, char** argv) {
         "\"per_tensor_us\": %.2f, \"fused_us\": %.2f, \"fused_with_pack_us\": %.2f, "
         "\"single_allreduce_us\": %.2f, \"fused_vs_single_allreduce\": %.4f, "
         "\"fused_vs_per_tensor\": %.4f, \"fused_with_pack_vs_per_tensor\": %.4f}, "
+        "\"affinity\": {\"inherited\": \"%s\", \"children\": \"%s\", \"error\": \"%s\"}, "
         "\"commands\": \"%s\", \"errors\": \"%s\"}\n",
         env.world_size, sweep.c_str(), static_cast<long long>(gs.tensors),
         static_cast<long long>(gs.bytes), buckets.c_str(), gs.per_tensor_s * 1e6,
@@ -212,7 +220,9 @@ int main(int argc, char** argv) {
         static_cast<long long>(v.r.tensors), static_cast<long long>(v.r.bytes), v.buckets.c_str(),
         v.r.per_tensor_s * 1e6, v.r.fused_comm_s * 1e6, v.r.fused_s * 1e6,
         v.r.single_allreduce_s * 1e6, v.vs_single, v.vs_per_tensor, v.pack_vs_per_tensor,
-        json_escape(sc.commands).c_str(), json_escape(sc.error).c_str());
+        json_escape(aff.inherited).c_str(), json_escape(aff.children).c_str(),
+        json_escape(aff.error).c_str(), json_escape(sc.commands).c_str(),
+        json_escape(sc.error).c_str());
   }
   return 0;
 }

@@ -22,6 +22,21 @@ struct ScalingResult {
   std::string commands;             ///< the exact commands run, one a line
 };
 
+/// What a benchmark rank's CPU binding was and what the runs it starts get.
+struct AffinityReport {
+  std::string inherited;  ///< CPUs this process was bound to at start (e.g. "0" under mpirun's
+                          ///< --bind-to core)
+  std::string children;   ///< CPUs a child process is allowed, read from its /proc/self/status
+  std::string error;      ///< non-empty when the affinity could not be read or widened
+};
+
+/// mpirun binds each rank to one core by default (np <= 2), and a child inherits its
+/// parent's CPU mask, so training runs started from a bound rank would share one core
+/// whatever they pass to their own mpirun. This widens the calling process's affinity to
+/// every online CPU (within its cgroup cpuset) so the children start unbound, and reports
+/// both masks. Call it before train_scaling(), on the rank that starts the runs.
+AffinityReport widen_affinity_for_children();
+
 /// Runs the trainings (1 rank, 2 ranks, alternating, `repeats` times each; the best
 /// images/s of each counts, which filters out bursts of load from other jobs) (call on one rank
 /// only; the others should wait without spinning). Children get an environment without the parent's
