@@ -24,7 +24,9 @@ namespace {
 bool is_png(const uint8_t* b, size_t n) {
   return n >= 8 && std::equal(b, b + 8, reinterpret_cast<const uint8_t*>("\x89PNG\r\n\x1a\n"));
 }
-bool is_jpeg(const uint8_t* b, size_t n) { return n >= 3 && b[0] == 0xff && b[1] == 0xd8 && b[2] == 0xff; }
+bool is_jpeg(const uint8_t* b, size_t n) {
+  return n >= 3 && b[0] == 0xff && b[1] == 0xd8 && b[2] == 0xff;
+}
 
 // stb_image 2.27 (Debian 12) builds a Huffman table from a DHT segment's 16 code counts
 // without checking that they sum to at most 256: a crafted JPEG writes past the table
@@ -47,10 +49,10 @@ std::string jpeg_dht_problem(const uint8_t* b, size_t n) {
       i += 2;
       continue;
     }
-    if (m == 0xd9) return "";  // EOI
+    if (m == 0xd9) return "";   // EOI
     if (i + 3 >= n) return "";  // truncated: stb reports it
     const size_t len = static_cast<size_t>(b[i + 2]) << 8 | b[i + 3];
-    if (len < 2) return "";     // stb reports it
+    if (len < 2) return "";  // stb reports it
     if (m == 0xc4) {
       // As stbi__process_marker reads a DHT: tables until the segment's length is used up,
       // each a class/id byte, 16 counts and their symbols (read even past the length).

@@ -2,15 +2,15 @@
 
 #include "common/atomic_write.h"
 
-#include <caffe2/serialize/inline_container.h>
 #include <c10/core/CPUAllocator.h>
+#include <caffe2/serialize/inline_container.h>
 #include <fcntl.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -115,7 +115,6 @@ c10::IValue field(const c10::impl::GenericDict& d, const std::string& path, cons
   return it->value();
 }
 
-
 // ---- What is checked before LibTorch deserialises a bundle (docs/security.md) ----
 
 // Bounds-checked in-memory reader for PyTorchStreamReader (caffe2's MemoryReadAdapter does
@@ -169,15 +168,17 @@ void check_entries(const std::string& path, const std::vector<char>& bytes) {
   } catch (const c10::Error& e) {
     std::string why = e.what_without_backtrace();
     why = why.substr(0, why.find('\n'));
-    fail(path, "file", fmt::format("expected a zip archive (torch pickle), cannot read its entry "
-                                   "list ({} bytes): {}",
-                                   bytes.size(), why));
+    fail(path, "file",
+         fmt::format("expected a zip archive (torch pickle), cannot read its entry "
+                     "list ({} bytes): {}",
+                     bytes.size(), why));
   } catch (const BundleError&) {
     throw;
   } catch (const std::exception& e) {
-    fail(path, "file", fmt::format("expected a zip archive (torch pickle), cannot read its entry "
-                                   "list ({} bytes): {}",
-                                   bytes.size(), one_line(e.what())));
+    fail(path, "file",
+         fmt::format("expected a zip archive (torch pickle), cannot read its entry "
+                     "list ({} bytes): {}",
+                     bytes.size(), one_line(e.what())));
   }
 }
 
@@ -263,9 +264,9 @@ void check_spec(const std::string& path, const GeneratorBundle& b) {
   for (const auto& [k, value] : b.spec) {
     const auto r = spec_ranges().find(k);
     if (r != spec_ranges().end() && (value < r->second.lo || value > r->second.hi))
-      fail(path, "spec." + k,
-           fmt::format("expected a value in [{}, {}], found {}", r->second.lo, r->second.hi,
-                       value));
+      fail(
+          path, "spec." + k,
+          fmt::format("expected a value in [{}, {}], found {}", r->second.lo, r->second.hi, value));
   }
   const int64_t s = b.spec_value("image_size");
   if (b.model == "dcgan" && (!power_of_two(s) || s < 8))
@@ -298,10 +299,12 @@ void check_weights(const std::string& path, const GeneratorBundle& b, size_t fil
     const std::string what = fmt::format("weights['{}']", name.substr(0, 120));
     if (!t.defined()) fail(path, what, "expected a tensor, found an undefined one");
     if (t.scalar_type() != torch::kFloat)
-      fail(path, what, fmt::format("expected dtype float32, found {}", c10::toString(t.scalar_type())));
+      fail(path, what,
+           fmt::format("expected dtype float32, found {}", c10::toString(t.scalar_type())));
     if (!t.device().is_cpu() || t.layout() != torch::kStrided)
       fail(path, what, "expected a dense CPU tensor");
-    if (t.dim() > 8) fail(path, what, fmt::format("expected at most 8 dimensions, found {}", t.dim()));
+    if (t.dim() > 8)
+      fail(path, what, fmt::format("expected at most 8 dimensions, found {}", t.dim()));
     if (static_cast<double>(t.numel()) * 4 > static_cast<double>(file_bytes))
       fail(path, what,
            fmt::format("{} elements: more than the file's {} bytes hold", t.numel(), file_bytes));

@@ -72,11 +72,12 @@ std::string archive_bytes(torch::serialize::OutputArchive& ar) {
 // a FIFO or /dev/zero in their place is an error, not a hang.
 std::string read_text(const fs::path& p) {
   std::error_code ec;
-  if (!fs::is_regular_file(p, ec)) throw CheckpointError(fmt::format("{}: cannot open", p.string()));
+  if (!fs::is_regular_file(p, ec))
+    throw CheckpointError(fmt::format("{}: cannot open", p.string()));
   const uintmax_t size = fs::file_size(p, ec);
   if (ec || size > (uintmax_t{16} << 20))
-    throw CheckpointError(
-        fmt::format("{}: expected a text file of at most 16 MiB, found {} bytes", p.string(), size));
+    throw CheckpointError(fmt::format("{}: expected a text file of at most 16 MiB, found {} bytes",
+                                      p.string(), size));
   std::ifstream in(p, std::ios::binary);
   if (!in) throw CheckpointError(fmt::format("{}: cannot open", p.string()));
   std::stringstream ss;
@@ -137,8 +138,8 @@ std::string verify_manifest(const std::string& dir, std::vector<std::string>* li
     const auto st = fs::symlink_status(p, ec);
     if (ec || !fs::exists(st)) return fmt::format("{}: listed in MANIFEST but missing", p.string());
     if (!fs::is_regular_file(st))
-      return fmt::format("{}: expected a regular file (MANIFEST), found a link, directory or device",
-                         p.string());
+      return fmt::format(
+          "{}: expected a regular file (MANIFEST), found a link, directory or device", p.string());
     const uintmax_t on_disk = fs::file_size(p, ec);
     if (ec || on_disk != size)
       return fmt::format("{}: expected {} bytes (MANIFEST), found {}: truncated", p.string(), size,
@@ -370,8 +371,8 @@ TrainingState Checkpointer::load(const std::string& dir, GanAlgorithm& algo) con
   // Only files the MANIFEST lists (so verified above: regular, size, CRC-32) are read.
   auto need_listed = [&](const std::string& f) {
     if (std::find(listed.begin(), listed.end(), f) == listed.end())
-      throw CheckpointError(fmt::format("{}: not listed in MANIFEST (incomplete checkpoint)",
-                                        (d / f).string()));
+      throw CheckpointError(
+          fmt::format("{}: not listed in MANIFEST (incomplete checkpoint)", (d / f).string()));
   };
   for (auto& [name, module] : algo.modules()) need_listed(name + ".pt");
   for (auto& [name, opt] : algo.optimizers()) need_listed(name + ".pt");

@@ -109,7 +109,8 @@ int main(int argc, char** argv) {
   int64_t image_size = 0, batch = 0, cultures = 6;
   app.add_flag("--json", json, "print one JSON object");
   app.add_option("--sizes", sizes_arg, "comma list of settings: quickstart, paper64");
-  app.add_option("--threads", threads, "intra-op threads for both sides")->check(CLI::PositiveNumber);
+  app.add_option("--threads", threads, "intra-op threads for both sides")
+      ->check(CLI::PositiveNumber);
   app.add_option("--warmup", warmup, "untimed steps per side before the repeats")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--repeats", repeats, "timed runs per side (the median counts)")
@@ -143,7 +144,8 @@ int main(int argc, char** argv) {
       for (const auto& s : cb::step_sizes())
         if (s.name == name) hit = &s;
       if (!hit) {
-        fmt::print(stderr, "culturegan-bench-step: --sizes: unknown setting '{}' (quickstart, paper64)\n",
+        fmt::print(stderr,
+                   "culturegan-bench-step: --sizes: unknown setting '{}' (quickstart, paper64)\n",
                    name);
         return 2;
       }
@@ -161,12 +163,12 @@ int main(int argc, char** argv) {
   const std::string load_before = cb::load_average();
   const cb::BlasInfo blas = cb::loaded_blas();
   std::vector<double> all_gemm{cb::gemm_gflops()};
-  say(fmt::format("culturegan-bench-step: {} thread(s) per side, CPUs {} (inherited {}{}), load "
-                  "average {}\nBLAS: libblas.so.3 -> {}; loaded {}; {}\n",
-                  threads, ts.cpus, ts.inherited_cpus, ts.error.empty() ? "" : "; " + ts.error,
-                  load_before, blas.alternative.empty() ? "?" : blas.alternative,
-                  fmt::join(blas.libraries, ", "),
-                  blas.openblas_config.empty() ? "no OpenBLAS" : blas.openblas_config));
+  say(fmt::format(
+      "culturegan-bench-step: {} thread(s) per side, CPUs {} (inherited {}{}), load "
+      "average {}\nBLAS: libblas.so.3 -> {}; loaded {}; {}\n",
+      threads, ts.cpus, ts.inherited_cpus, ts.error.empty() ? "" : "; " + ts.error, load_before,
+      blas.alternative.empty() ? "?" : blas.alternative, fmt::join(blas.libraries, ", "),
+      blas.openblas_config.empty() ? "no OpenBLAS" : blas.openblas_config));
 
   std::vector<SizeResult> results;
   std::string python_blas, python_torch, commands;
@@ -183,10 +185,12 @@ int main(int argc, char** argv) {
       r.repeats = repeats;
       std::vector<std::string> py_argv{python, source_dir + "/bench/gpu/stargan_reference.py"};
       for (auto& a : cb::reference_arguments(cfg, cultures, threads, warmup)) py_argv.push_back(a);
-      r.python_command = fmt::format("OMP_NUM_THREADS={0} OPENBLAS_NUM_THREADS={0} MKL_NUM_THREADS={0}", threads);
+      r.python_command =
+          fmt::format("OMP_NUM_THREADS={0} OPENBLAS_NUM_THREADS={0} MKL_NUM_THREADS={0}", threads);
       for (const auto& a : py_argv) r.python_command += " " + shell_quote(a);
       commands += r.python_command + "\n";
-      say(fmt::format("[{}] {}: building culturegan's step and starting the reference ({} warm-up "
+      say(
+          fmt::format("[{}] {}: building culturegan's step and starting the reference ({} warm-up "
                       "steps each)...\n",
                       r.name, r.what, warmup));
       cb::CulturganStep cg(cfg, cultures, env);
@@ -218,7 +222,8 @@ int main(int argc, char** argv) {
           }
         }
         r.gemm.push_back(cb::gemm_gflops());
-        say(fmt::format("  repeat {}/{}: culturegan {:.3f} images/s, Python {:.3f} images/s, "
+        say(
+            fmt::format("  repeat {}/{}: culturegan {:.3f} images/s, Python {:.3f} images/s, "
                         "GEMM {:.1f} GFLOP/s\n",
                         rep + 1, repeats, r.cg_ips.back(), r.py_ips.back(), r.gemm.back()));
       }
@@ -233,32 +238,36 @@ int main(int argc, char** argv) {
   const double gemm = median(all_gemm);
 
   if (!json) {
-    fmt::print("\nfp32 GEMM 1024^3 on {} thread(s): {:.1f} GFLOP/s (median of {} in this "
-               "process), {:.1f} in the reference's\n",
-               threads, gemm, all_gemm.size(), python_gemm);
+    fmt::print(
+        "\nfp32 GEMM 1024^3 on {} thread(s): {:.1f} GFLOP/s (median of {} in this "
+        "process), {:.1f} in the reference's\n",
+        threads, gemm, all_gemm.size(), python_gemm);
     fmt::print("{:<11} {:>5} {:>12} {:>12} {:>8} {:>10} {:>9} {:>9} {:>8} {:>8}\n", "setting",
                "batch", "culturegan", "Python", "step_vs", "GFLOP", "cg", "py", "cg/GEMM",
                "py/GEMM");
     fmt::print("{:<11} {:>5} {:>12} {:>12} {:>8} {:>10} {:>9} {:>9} {:>8} {:>8}\n", "", "",
                "images/s", "images/s", "_python", "/step", "GFLOP/s", "GFLOP/s", "", "");
     for (const auto& r : results)
-      fmt::print("{:<11} {:>5} {:>12.3f} {:>12.3f} {:>8.3f} {:>10.2f} {:>9.2f} {:>9.2f} {:>8.3f} "
-                 "{:>8.3f}\n",
-                 r.name, r.batch, r.cg(), r.py(), median(r.ratios()), r.flops / 1e9, r.cg_gflops(),
-                 r.py_gflops(), r.cg_gflops() / r.gemm_rate(), r.py_gflops() / r.gemm_rate());
+      fmt::print(
+          "{:<11} {:>5} {:>12.3f} {:>12.3f} {:>8.3f} {:>10.2f} {:>9.2f} {:>9.2f} {:>8.3f} "
+          "{:>8.3f}\n",
+          r.name, r.batch, r.cg(), r.py(), median(r.ratios()), r.flops / 1e9, r.cg_gflops(),
+          r.py_gflops(), r.cg_gflops() / r.gemm_rate(), r.py_gflops() / r.gemm_rate());
     fmt::print("per CPU second (load-independent): ");
     for (const auto& r : results)
       fmt::print("{} culturegan {:.3f}, Python {:.3f} images/CPU-s (ratio {:.3f}); ", r.name,
                  median(r.cg_cpu_ips), median(r.py_cpu_ips), median(r.cpu_ratios()));
-    fmt::print("\nFLOPs: 3 x the forward FLOPs of every Conv2d/ConvTranspose2d/Linear call of "
-               "one step (reference's layer shapes); load average after: {}\ncommands:\n{}",
-               load_after, commands);
+    fmt::print(
+        "\nFLOPs: 3 x the forward FLOPs of every Conv2d/ConvTranspose2d/Linear call of "
+        "one step (reference's layer shapes); load average after: {}\ncommands:\n{}",
+        load_after, commands);
     return 0;
   }
   std::string per_size;
   for (const auto& r : results) {
     std::string params;
-    for (const auto& [net, n] : r.params) params += fmt::format("{}\"{}\": {}", params.empty() ? "" : ", ", net, n);
+    for (const auto& [net, n] : r.params)
+      params += fmt::format("{}\"{}\": {}", params.empty() ? "" : ", ", net, n);
     per_size += fmt::format(
         "{}\"{}\": {{\"what\": \"{}\", \"batch\": {}, \"image_size\": {}, \"steps\": {}, "
         "\"repeats\": {}, \"culturegan_images_per_second\": {:.4f}, "
@@ -274,10 +283,9 @@ int main(int argc, char** argv) {
         "\"python_command\": \"{}\"}}",
         per_size.empty() ? "" : ", ", r.name, json_escape(r.what), r.batch, r.image_size, r.steps,
         r.repeats, r.cg(), r.py(), median(r.ratios()), r.cg() / r.py(), json_list(r.ratios()),
-        r.flops, r.flops_forward, r.flops_grad_aware,
-        r.cg_gflops(), r.py_gflops(), r.gemm_rate(), r.cg_gflops() / r.gemm_rate(),
-        r.py_gflops() / r.gemm_rate(), median(r.cg_cpu_ips), median(r.py_cpu_ips),
-        median(r.cpu_ratios()), json_list(r.cg_ips), json_list(r.py_ips),
+        r.flops, r.flops_forward, r.flops_grad_aware, r.cg_gflops(), r.py_gflops(), r.gemm_rate(),
+        r.cg_gflops() / r.gemm_rate(), r.py_gflops() / r.gemm_rate(), median(r.cg_cpu_ips),
+        median(r.py_cpu_ips), median(r.cpu_ratios()), json_list(r.cg_ips), json_list(r.py_ips),
         params, json_escape(r.python_command));
   }
   std::vector<std::string> quoted;

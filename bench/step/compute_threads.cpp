@@ -55,8 +55,8 @@ ThreadSetup setup_compute_threads(int threads) {
     const long online = sysconf(_SC_NPROCESSORS_ONLN);
     for (long c = 0; c < online && c < CPU_SETSIZE; ++c) CPU_SET(c, &all);
     if (sched_setaffinity(0, sizeof(all), &all) != 0)
-      s.error = fmt::format("sched_setaffinity(all {} online CPUs): {}", online,
-                            std::strerror(errno));
+      s.error =
+          fmt::format("sched_setaffinity(all {} online CPUs): {}", online, std::strerror(errno));
     cpu_set_t now;
     CPU_ZERO(&now);
     if (sched_getaffinity(0, sizeof(now), &now) == 0) s.cpus = cpu_list(now);

@@ -139,8 +139,7 @@ std::string PythonReference::read_line() {
     int status = 0;
     if (pid_ > 0 && waitpid(pid_, &status, 0) == pid_) pid_ = -1;
     throw ReferenceError(fmt::format("the reference exited (status {}) without an answer{}",
-                                     WIFEXITED(status) ? WEXITSTATUS(status) : -1,
-                                     stderr_tail()));
+                                     WIFEXITED(status) ? WEXITSTATUS(status) : -1, stderr_tail()));
   }
   while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
   return line;

@@ -35,8 +35,7 @@ bool build_zip(std::string_view in, bool compress, std::string& zip) {
   int records = 0;
   while (!in.empty() && records < 4096) {
     const size_t nl = in.find('\n');
-    if (nl == std::string_view::npos || nl == 0 || nl > 256 || in.size() - nl - 1 < 4)
-      return false;
+    if (nl == std::string_view::npos || nl == 0 || nl > 256 || in.size() - nl - 1 < 4) return false;
     const std::string name(in.substr(0, nl));
     const auto* b = reinterpret_cast<const uint8_t*>(in.data() + nl + 1);
     const size_t len = b[0] | b[1] << 8 | b[2] << 16 | static_cast<size_t>(b[3]) << 24;

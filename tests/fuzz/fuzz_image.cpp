@@ -39,8 +39,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::abort();
   }
   // Ingest.
-  for (auto policy : {data::ResizePolicy::kCrop, data::ResizePolicy::kPad,
-                      data::ResizePolicy::kStretch}) {
+  for (auto policy :
+       {data::ResizePolicy::kCrop, data::ResizePolicy::kPad, data::ResizePolicy::kStretch}) {
     const auto sq = data::resize_square(img, 16, policy);
     if (sq.pixels.size() != 16 * 16 * 3) std::abort();
   }

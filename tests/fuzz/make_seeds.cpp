@@ -68,10 +68,10 @@ std::string jpg(int w, int h, int comp, int quality) {
 std::string jpg_with_exif(int o) {
   const std::string j = jpg(12, 8, 3, 75);
   std::string tiff = std::string("MM\0\x2a\0\0\0\x08", 8);
-  tiff += std::string("\0\x01", 2);                             // one entry
-  tiff += std::string("\x01\x12\0\x03\0\0\0\x01", 8);           // tag 0x0112, SHORT, count 1
+  tiff += std::string("\0\x01", 2);                    // one entry
+  tiff += std::string("\x01\x12\0\x03\0\0\0\x01", 8);  // tag 0x0112, SHORT, count 1
   tiff += std::string("\0", 1) + char(o) + std::string("\0\0", 2);
-  tiff += std::string("\0\0\0\0", 4);                           // no next IFD
+  tiff += std::string("\0\0\0\0", 4);  // no next IFD
   const std::string body = std::string("Exif\0\0", 6) + tiff;
   const size_t len = body.size() + 2;
   std::string app1 = std::string("\xff\xe1", 2) + char(len >> 8) + char(len & 0xff) + body;
@@ -125,7 +125,8 @@ std::string corpus(int size, int n, int gzip, int chunk) {
     for (int i = 0; i < n; ++i) {
       auto px = pattern(size, size, 3);
       px[0] = uint8_t(i);
-      w.append(px.data(), i % 2, "c/" + std::to_string(i) + ".png", data::sha256(px.data(), px.size()));
+      w.append(px.data(), i % 2, "c/" + std::to_string(i) + ".png",
+               data::sha256(px.data(), px.size()));
     }
     w.finish(0.25, 1);
   }

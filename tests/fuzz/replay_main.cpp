@@ -25,7 +25,8 @@ int main(int argc, char** argv) {
     std::error_code ec;
     if (fs::is_directory(p, ec)) {
       for (const auto& e : fs::recursive_directory_iterator(p))
-        if (e.is_regular_file() && e.path().filename().string()[0] != '.') files.push_back(e.path());
+        if (e.is_regular_file() && e.path().filename().string()[0] != '.')
+          files.push_back(e.path());
     } else if (fs::is_regular_file(p, ec)) {
       files.push_back(p);
     } else {
@@ -46,8 +47,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "replay %s (%zu bytes)\n", f.c_str(), bytes.size());
     LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
   }
-  const double s =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf("replayed %zu inputs in %.2f s: no crash\n", files.size(), s);
   return 0;
 }

@@ -105,9 +105,11 @@ void rezip(const fs::path& from, const fs::path& to, bool compress,
 // ---- images ----
 
 TEST(UntrustedImage, HugePngHeaderIsAClearErrorNotAnAllocation) {
-  const std::string msg = decode_error(fuzz_file("fuzz_image/regressions/png-60000x60000-header.png"));
-  EXPECT_NE(msg.find("x.img: cannot decode image: 60000x60000 exceeds the limit of 16384 px per side"),
-            std::string::npos)
+  const std::string msg =
+      decode_error(fuzz_file("fuzz_image/regressions/png-60000x60000-header.png"));
+  EXPECT_NE(
+      msg.find("x.img: cannot decode image: 60000x60000 exceeds the limit of 16384 px per side"),
+      std::string::npos)
       << msg;
 }
 
@@ -144,8 +146,10 @@ TEST(UntrustedImage, SeedImagesStillDecode) {
 // ---- config ----
 
 TEST(UntrustedConfig, SetBareWordMustBeUtf8TextWithoutControlCharacters) {
-  for (const std::string& bad : std::vector<std::string>{"/tmp/\xff\xfe", "a\x01" "b",
-                                                        "\xc0\xaf", "\xed\xa0\x80"}) {
+  for (const std::string& bad : std::vector<std::string>{"/tmp/\xff\xfe",
+                                                         "a\x01"
+                                                         "b",
+                                                         "\xc0\xaf", "\xed\xa0\x80"}) {
     const std::string msg = error_of<trainer::ConfigError>([&] {
       trainer::parse_config("[data]\ncorpus = \"c.h5\"\n", "x.toml", {"run.dir=" + bad});
     });
@@ -178,8 +182,9 @@ TEST(UntrustedBundle, DeviceDirectoryAndFifoAreRefusedWithoutReading) {
 TEST(UntrustedBundle, NotAZipIsOneError) {
   const fs::path d = temp_dir("bundle_notzip");
   write_file(d / "x.bundle", "hello, not a bundle");
-  EXPECT_NE(bundle_error(d / "x.bundle").find("x.bundle: file: expected a culturegan generator bundle"),
-            std::string::npos);
+  EXPECT_NE(
+      bundle_error(d / "x.bundle").find("x.bundle: file: expected a culturegan generator bundle"),
+      std::string::npos);
 }
 
 TEST(UntrustedBundle, UnexpectedArchiveEntryIsRefused) {
@@ -244,7 +249,8 @@ TEST(UntrustedBundle, WeightsMustBeFloat32) {
 }
 
 TEST(UntrustedBundle, SeedBundlesLoadAndBuild) {
-  for (const auto& e : fs::directory_iterator(fs::path(CULTUREGAN_FUZZ_DIR) / "fuzz_bundle/seeds")) {
+  for (const auto& e :
+       fs::directory_iterator(fs::path(CULTUREGAN_FUZZ_DIR) / "fuzz_bundle/seeds")) {
     if (e.path().extension() != ".raw") continue;
     const fs::path d = temp_dir("bundle_seed");
     write_file(d / "x.bundle", read_file(e.path()).substr(1));
@@ -281,12 +287,14 @@ TEST(UntrustedCheckpoint, SizeIsCheckedBeforeReading) {
   const fs::path d = temp_dir("ckpt_size");
   write_file(d / "state.toml", "step = 1\n");
   write_file(d / "MANIFEST", "00000000 99999999999 state.toml\n");
-  EXPECT_NE(trainer::verify_checkpoint(d.string()).find("expected 99999999999 bytes (MANIFEST), found 9"),
-            std::string::npos);
+  EXPECT_NE(
+      trainer::verify_checkpoint(d.string()).find("expected 99999999999 bytes (MANIFEST), found 9"),
+      std::string::npos);
 }
 
 TEST(UntrustedCheckpoint, ReplayedFuzzSeedsDoNotThrowFromVerify) {
-  for (const auto& e : fs::directory_iterator(fs::path(CULTUREGAN_FUZZ_DIR) / "fuzz_checkpoint/seeds")) {
+  for (const auto& e :
+       fs::directory_iterator(fs::path(CULTUREGAN_FUZZ_DIR) / "fuzz_checkpoint/seeds")) {
     const fs::path d = temp_dir("ckpt_seed");
     write_file(d / "MANIFEST", read_file(e.path()));
     EXPECT_FALSE(trainer::verify_checkpoint(d.string()).empty());
