@@ -1,6 +1,7 @@
 #include "bench/comm/train_scaling.h"
 
-#include <sched.h>
+#include "bench/cpu_mask.h"
+
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -75,38 +76,14 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
-/// "0-1,4" for a CPU set.
-std::string cpu_list(const cpu_set_t& set) {
-  std::string out;
-  for (int c = 0; c < CPU_SETSIZE; ++c) {
-    if (!CPU_ISSET(c, &set)) continue;
-    int end = c;
-    while (end + 1 < CPU_SETSIZE && CPU_ISSET(end + 1, &set)) ++end;
-    out += (out.empty() ? "" : ",") + (end == c ? std::to_string(c) : fmt::format("{}-{}", c, end));
-    c = end;
-  }
-  return out;
-}
-
 }  // namespace
 
 AffinityReport widen_affinity_for_children() {
   AffinityReport a;
-  cpu_set_t mine;
-  CPU_ZERO(&mine);
-  if (sched_getaffinity(0, sizeof(mine), &mine) != 0) {
-    a.error = fmt::format("sched_getaffinity: {}", std::strerror(errno));
-    return a;
-  }
-  a.inherited = cpu_list(mine);
-  // Every online CPU; the kernel intersects the request with the cgroup's cpuset.
-  cpu_set_t all;
-  CPU_ZERO(&all);
-  const long online = sysconf(_SC_NPROCESSORS_ONLN);
-  for (long c = 0; c < online && c < CPU_SETSIZE; ++c) CPU_SET(c, &all);
-  if (sched_setaffinity(0, sizeof(all), &all) != 0)
-    a.error =
-        fmt::format("sched_setaffinity(all {} online CPUs): {}", online, std::strerror(errno));
+  const CpuMask mask = widen_cpu_mask();
+  a.inherited = mask.inherited;
+  a.error = mask.error;
+  if (a.inherited.empty()) return a;
   std::string out;
   run("grep Cpus_allowed_list /proc/self/status", out);
   const auto colon = out.find(':');

@@ -1,11 +1,10 @@
 #include "bench/step/compute_threads.h"
 
+#include "bench/cpu_mask.h"
+
 #include <dlfcn.h>
-#include <sched.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -16,19 +15,6 @@ extern char** environ;
 
 namespace culturegan::bench {
 namespace {
-
-// "0-1,4" for a CPU set.
-std::string cpu_list(const cpu_set_t& set) {
-  std::string out;
-  for (int c = 0; c < CPU_SETSIZE; ++c) {
-    if (!CPU_ISSET(c, &set)) continue;
-    int end = c;
-    while (end + 1 < CPU_SETSIZE && CPU_ISSET(end + 1, &set)) ++end;
-    out += (out.empty() ? "" : ",") + (end == c ? std::to_string(c) : fmt::format("{}-{}", c, end));
-    c = end;
-  }
-  return out;
-}
 
 bool launcher_variable(const std::string& kv) {
   for (const char* prefix :
@@ -44,23 +30,10 @@ bool launcher_variable(const std::string& kv) {
 ThreadSetup setup_compute_threads(int threads) {
   ThreadSetup s;
   s.threads = threads;
-  cpu_set_t mine;
-  CPU_ZERO(&mine);
-  if (sched_getaffinity(0, sizeof(mine), &mine) != 0) {
-    s.error = fmt::format("sched_getaffinity: {}", std::strerror(errno));
-  } else {
-    s.inherited_cpus = cpu_list(mine);
-    cpu_set_t all;
-    CPU_ZERO(&all);
-    const long online = sysconf(_SC_NPROCESSORS_ONLN);
-    for (long c = 0; c < online && c < CPU_SETSIZE; ++c) CPU_SET(c, &all);
-    if (sched_setaffinity(0, sizeof(all), &all) != 0)
-      s.error =
-          fmt::format("sched_setaffinity(all {} online CPUs): {}", online, std::strerror(errno));
-    cpu_set_t now;
-    CPU_ZERO(&now);
-    if (sched_getaffinity(0, sizeof(now), &now) == 0) s.cpus = cpu_list(now);
-  }
+  const CpuMask mask = widen_cpu_mask();
+  s.inherited_cpus = mask.inherited;
+  s.cpus = mask.now;
+  s.error = mask.error;
   torch::set_num_threads(threads);
   using SetThreads = void (*)(int);
   using GetThreads = int (*)();
