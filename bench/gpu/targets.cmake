@@ -8,6 +8,7 @@ find_package(GTest REQUIRED)
 
 add_executable(culturegan-device-comm-check ${CMAKE_CURRENT_LIST_DIR}/comm_check.cpp)
 culturegan_target_defaults(culturegan-device-comm-check)
+culturegan_use_torch_pch(culturegan-device-comm-check)
 target_link_libraries(culturegan-device-comm-check PRIVATE culturegan_distributed GTest::gtest MPI::MPI_C)
 if(CULTUREGAN_HAVE_NCCL AND (TARGET c10_cuda OR TARGET torch_cuda))
   # The ordering check records its own events on LibTorch's current stream.
@@ -17,4 +18,5 @@ endif()
 
 add_executable(culturegan-torch-compat-probe ${CMAKE_CURRENT_LIST_DIR}/torch_compat_probe.cpp)
 culturegan_target_defaults(culturegan-torch-compat-probe)
+culturegan_use_torch_pch(culturegan-torch-compat-probe)
 target_link_libraries(culturegan-torch-compat-probe PRIVATE culturegan_torch GTest::gtest GTest::gtest_main)
