@@ -5,20 +5,33 @@
 #   bash scripts/test.sh                              every suite, normal build in build/
 #   bash scripts/test.sh --sanitize address,undefined ASan+UBSan build (build-asan-ubsan/):
 #                                                     unit, MPI and end-to-end suites
+#   bash scripts/test.sh --sanitize address,undefined --scope ci
+#                                                     the CI share of it: the unit, MPI and
+#                                                     end-to-end suites and the fuzz replays,
+#                                                     building only their targets
 #   bash scripts/test.sh --sanitize thread            TSan build (build-tsan/): the threaded
 #                                                     suites (loader prefetch, ingest, watchdog)
 # Environment: BUILD_DIR, CTEST_JOBS (default 2), CTEST_ARGS (extra ctest arguments).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sanitize=""
+scope=all
 while [ $# -gt 0 ]; do
   case "$1" in
     --sanitize) [ $# -ge 2 ] || { echo "test.sh: --sanitize needs a value (address,undefined or thread)" >&2; exit 2; }
                 sanitize=$2; shift 2 ;;
     --sanitize=*) sanitize=${1#--sanitize=}; shift ;;
-    *) echo "test.sh: unknown argument '$1' (expected --sanitize address,undefined|thread)" >&2; exit 2 ;;
+    --scope) [ $# -ge 2 ] || { echo "test.sh: --scope needs a value (all or ci)" >&2; exit 2; }
+             scope=$2; shift 2 ;;
+    --scope=*) scope=${1#--scope=}; shift ;;
+    *) echo "test.sh: unknown argument '$1' (expected --sanitize address,undefined|thread, --scope all|ci)" >&2; exit 2 ;;
   esac
 done
+case "$scope" in
+  all) ;;
+  ci) case "$sanitize" in address*|undefined*) ;; *) echo "test.sh: --scope ci goes with --sanitize address,undefined, found '${sanitize:-none}'" >&2; exit 2 ;; esac ;;
+  *) echo "test.sh: --scope: expected all or ci, found '$scope'" >&2; exit 2 ;;
+esac
 case "$sanitize" in
   ""|address|undefined|address,undefined|undefined,address|thread) ;;
   *) echo "test.sh: --sanitize: expected address,undefined or thread, found '$sanitize'" >&2; exit 2 ;;
@@ -26,6 +39,7 @@ esac
 
 bash scripts/install-deps.sh --test
 export OMP_NUM_THREADS=1
+export CULTUREGAN_SANITIZE="$sanitize"  # tests whose bounds a sanitizer changes read it
 ctest_select=()
 if [ -z "$sanitize" ]; then
   SLURM_TOOLS=${SLURM_TOOLS:-../shared/tools/slurm}
@@ -53,6 +67,21 @@ else
     # Unit, MPI and end-to-end suites; the Slurm, multi-node and soak suites exercise the
     # launchers (uninstrumented) around the same binaries and stay in the normal run.
     ctest_select=(-LE '^(slurm|multinode|soak)$')
+    if [ "$scope" = ci ]; then
+      # CI's share (docs/sanitizers.md: what it costs): every GoogleTest and MPI test, the
+      # end-to-end runs, the CLI and fuzz replays; the checkpoint/preemption, precision,
+      # report, recipe and tiling suites (the same binaries, longer runs) stay in --scope all.
+      export TARGETS=${TARGETS:-"culturegan-train culturegan-ingest culturegan-corpus culturegan-infer
+        culturegan_corpus_tests culturegan_loader_tests culturegan_models_tests
+        culturegan_trainer_tests culturegan_zoo_tests culturegan_checkpoint_tests
+        culturegan_eval_tests culturegan_untrusted_tests culturegan_make_test_bundle
+        culturegan_distributed_bucket_plan_test culturegan_distributed_comm_test
+        culturegan_distributed_reducer_test culturegan_distributed_control_plane_test
+        culturegan_distributed_env_probe culturegan_distributed_stall_driver
+        culturegan_ranks_agree_test fuzz_image fuzz_config fuzz_corpus fuzz_bundle fuzz_checkpoint"}
+      ctest_select=(-LE '^(slurm|multinode|soak|checkpoint)$'
+                    -E '^(precision_|report_|zoo_recipes$|inference_tiled$|trainer_strict_data_plane$)')
+    fi
   fi
   export CMAKE_ARGS="${CMAKE_ARGS:-} -DCULTUREGAN_SANITIZE=$sanitize -DCULTUREGAN_BUILD_BENCH=OFF"
   bash scripts/build.sh

@@ -1,8 +1,11 @@
 // Prints this rank's ProcessEnv and checks it against the launcher's own variables
 // (SLURM_PROCID/SLURM_LOCALID under srun, OMPI_COMM_WORLD_* under mpirun), then does one
 // all-reduce. Exit status 0 only if every rank agrees. Used by the Slurm test.
+// CULTUREGAN_PROBE_LEAK=1 loses 4 KiB on purpose (sanitizer builds: the leak check must still
+// see culturegan's own leaks in an MPI process, distributed/process_env.cpp).
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 
 #include "distributed/communicator.h"
 
@@ -33,6 +36,11 @@ int main(int argc, char** argv) {
       cgd::device_for(e).c_str(), comm->backend().c_str(), launcher_rank, launcher_local,
       bad ? " MISMATCH" : "");
   std::fflush(stdout);
+  if (const char* leak = std::getenv("CULTUREGAN_PROBE_LEAK"); leak && std::string(leak) == "1") {
+    volatile char* lost = static_cast<char*>(std::malloc(4096));
+    lost[0] = 1;
+    lost = nullptr;
+  }
   torch::Tensor total = torch::full({1}, bad, torch::kLong);
   comm->all_reduce(total, cgd::ReduceOp::kSum, "probe/bad");
   return total.item<int64_t>() == 0 ? 0 : 1;
