@@ -22,11 +22,11 @@ nn::BatchNorm2d batch_norm(int64_t c) {
   return nn::BatchNorm2d(nn::BatchNorm2dOptions(c).track_running_stats(false));
 }
 // HookedInstanceNorm2d: nn::InstanceNorm2d plus the inference statistics mode (norm_stats.h).
-HookedInstanceNorm2d instance_norm(int64_t c) {
+HookedInstanceNorm2d instance_norm_no_affine(int64_t c) {
   return HookedInstanceNorm2d(
       nn::InstanceNorm2dOptions(c).affine(false).track_running_stats(false));
 }
-nn::Conv2d conv(int64_t in, int64_t out, int64_t k, int64_t s, int64_t p) {
+nn::Conv2d conv_with_bias(int64_t in, int64_t out, int64_t k, int64_t s, int64_t p) {
   return nn::Conv2d(nn::Conv2dOptions(in, out, k).stride(s).padding(p).bias(true));
 }
 nn::LeakyReLU lrelu() { return nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2)); }
@@ -150,10 +150,10 @@ namespace {
 class ResnetBlockImpl : public nn::Module {
  public:
   explicit ResnetBlockImpl(int64_t c) {
-    body_ =
-        register_module("body", nn::Sequential(nn::ReflectionPad2d(1), conv(c, c, 3, 1, 0),
-                                               instance_norm(c), nn::ReLU(), nn::ReflectionPad2d(1),
-                                               conv(c, c, 3, 1, 0), instance_norm(c)));
+    body_ = register_module(
+        "body", nn::Sequential(nn::ReflectionPad2d(1), conv_with_bias(c, c, 3, 1, 0),
+                               instance_norm_no_affine(c), nn::ReLU(), nn::ReflectionPad2d(1),
+                               conv_with_bias(c, c, 3, 1, 0), instance_norm_no_affine(c)));
   }
   torch::Tensor forward(const torch::Tensor& x) { return x + body_->forward(x); }
 
@@ -166,11 +166,12 @@ TORCH_MODULE(ResnetBlock);
 ResnetGeneratorImpl::ResnetGeneratorImpl(int64_t g, int64_t res_blocks, int64_t upsample)
     : upsample_(upsample) {
   check_upsample_mode(upsample, "ResnetGenerator");
-  nn::Sequential net(nn::ReflectionPad2d(3), conv(3, g, 7, 1, 0), instance_norm(g), nn::ReLU());
+  nn::Sequential net(nn::ReflectionPad2d(3), conv_with_bias(3, g, 7, 1, 0),
+                     instance_norm_no_affine(g), nn::ReLU());
   int64_t width = g;
   for (int i = 0; i < 2; ++i) {
-    net->push_back(conv(width, width * 2, 3, 2, 1));
-    net->push_back(instance_norm(width * 2));
+    net->push_back(conv_with_bias(width, width * 2, 3, 2, 1));
+    net->push_back(instance_norm_no_affine(width * 2));
     net->push_back(nn::ReLU());
     width *= 2;
   }
@@ -184,12 +185,12 @@ ResnetGeneratorImpl::ResnetGeneratorImpl(int64_t g, int64_t res_blocks, int64_t 
                                              .bias(true)));
     else
       net->push_back(ResizeConv2d(width, width / 2, upsample, /*bias=*/true, /*reflect=*/true));
-    net->push_back(instance_norm(width / 2));
+    net->push_back(instance_norm_no_affine(width / 2));
     net->push_back(nn::ReLU());
     width /= 2;
   }
   net->push_back(nn::ReflectionPad2d(3));
-  net->push_back(conv(width, 3, 7, 1, 0));
+  net->push_back(conv_with_bias(width, 3, 7, 1, 0));
   net->push_back(nn::Tanh());
   net_ = register_module("net", net);
 }
@@ -206,7 +207,7 @@ PatchDiscriminatorImpl::PatchDiscriminatorImpl(int64_t d, bool sn) {
   for (int i = 1; i <= 3; ++i) {
     const int64_t next = d * std::min<int64_t>(int64_t{1} << i, 8);
     net->push_back(SNConv2d(width, next, 4, i < 3 ? 2 : 1, 1, true, sn));
-    net->push_back(instance_norm(next));
+    net->push_back(instance_norm_no_affine(next));
     net->push_back(lrelu());
     width = next;
   }

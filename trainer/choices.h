@@ -42,5 +42,22 @@ namespace culturegan::trainer {
 /// Every value of a choice enum with its config name, in documentation order.
 template <typename E>
 const std::vector<std::pair<std::string, E>>& choice_names();
+// The specialisations (choices.cpp), declared before any use as the language requires.
+template <>
+const std::vector<std::pair<std::string, ModelKind>>& choice_names<ModelKind>();
+template <>
+const std::vector<std::pair<std::string, AdversarialLoss>>& choice_names<AdversarialLoss>();
+template <>
+const std::vector<std::pair<std::string, DeviceChoice>>& choice_names<DeviceChoice>();
+template <>
+const std::vector<std::pair<std::string, NonFinitePolicy>>& choice_names<NonFinitePolicy>();
+template <>
+const std::vector<std::pair<std::string, Precision>>& choice_names<Precision>();
+template <>
+const std::vector<std::pair<std::string, BackendChoice>>& choice_names<BackendChoice>();
+template <>
+const std::vector<std::pair<std::string, Conditioning>>& choice_names<Conditioning>();
+template <>
+const std::vector<std::pair<std::string, Upsample>>& choice_names<Upsample>();
 
 }  // namespace culturegan::trainer

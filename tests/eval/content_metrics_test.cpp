@@ -162,7 +162,7 @@ TEST(ContentMetrics, CheckerboardIndexOnPhotoLikeImages) {
 
 namespace {
 // Two synthetic cultures: reddish (0) and bluish (1) with noise, [n,3,s,s] in [-1,1].
-torch::Tensor culture_images(int64_t c, int64_t n, int64_t s) {
+torch::Tensor tinted_culture_images(int64_t c, int64_t n, int64_t s) {
   auto base = torch::full({n, 3, s, s}, -0.6f);
   base.select(1, c == 0 ? 0 : 2).fill_(0.6f);
   return (base + 0.2 * torch::randn({n, 3, s, s})).clamp(-1, 1);
@@ -171,10 +171,12 @@ torch::Tensor culture_images(int64_t c, int64_t n, int64_t s) {
 eval::EvalSet two_culture_set(int64_t n_train, int64_t n_val, int64_t s) {
   eval::EvalSet set;
   set.cultures = {"photo", "ukiyo_e"};
-  set.train_images = torch::cat({culture_images(0, n_train, s), culture_images(1, n_train, s)});
+  set.train_images =
+      torch::cat({tinted_culture_images(0, n_train, s), tinted_culture_images(1, n_train, s)});
   set.train_labels =
       torch::cat({torch::zeros({n_train}, torch::kLong), torch::ones({n_train}, torch::kLong)});
-  set.val_images = torch::cat({culture_images(0, n_val, s), culture_images(1, n_val, s)});
+  set.val_images =
+      torch::cat({tinted_culture_images(0, n_val, s), tinted_culture_images(1, n_val, s)});
   set.val_labels =
       torch::cat({torch::zeros({n_val}, torch::kLong), torch::ones({n_val}, torch::kLong)});
   return set;

@@ -33,13 +33,13 @@ std::map<std::string, torch::Tensor> golden() {
 }
 
 // Per process: other builds may run the same tests at the same time.
-std::string temp_path(const std::string& name) {
+std::string unique_temp_path(const std::string& name) {
   return (std::filesystem::temp_directory_path() / (std::to_string(::getpid()) + "_" + name))
       .string();
 }
 
 models::GeneratorBundle save_and_load(const models::GeneratorBundle& b, const std::string& name) {
-  const auto path = temp_path(name);
+  const auto path = unique_temp_path(name);
   models::save_bundle(path, b);
   auto loaded = models::load_bundle(path);
   std::remove(path.c_str());
@@ -222,7 +222,7 @@ TEST(BundleCompat, UnknownKeysAndBadValuesAreRefused) {
   models::StarGanGenerator g(paper_spec());
   auto b = models::make_bundle(g, {"a", "b", "c"});
   b.spec.emplace_back("style_mix", 1);
-  const auto path = temp_path("cg_compat_unknown.bundle");
+  const auto path = unique_temp_path("cg_compat_unknown.bundle");
   models::save_bundle(path, b);
   try {
     models::load_bundle(path);

@@ -12,7 +12,7 @@
 using namespace culturegan::trainer;
 
 namespace {
-double v(const torch::Tensor& t) { return t.item<double>(); }
+double value_of(const torch::Tensor& t) { return t.item<double>(); }
 
 // [1,C,1,W] map from per-channel rows.
 torch::Tensor map1(const std::vector<std::vector<float>>& rows) {
@@ -39,14 +39,14 @@ TEST(StyleLoss, GramMatrixByHand) {
   // G00 = (1+4)/4 = 1.25, G01 = G10 = (3+8)/4 = 2.75, G11 = (9+16)/4 = 6.25.
   const auto g = gram_matrix(map1({{1, 2}, {3, 4}}));
   ASSERT_EQ(g.sizes(), (std::vector<int64_t>{1, 2, 2}));
-  EXPECT_NEAR(v(g[0][0][0]), 1.25, 1e-6);
-  EXPECT_NEAR(v(g[0][0][1]), 2.75, 1e-6);
-  EXPECT_NEAR(v(g[0][1][0]), 2.75, 1e-6);
-  EXPECT_NEAR(v(g[0][1][1]), 6.25, 1e-6);
+  EXPECT_NEAR(value_of(g[0][0][0]), 1.25, 1e-6);
+  EXPECT_NEAR(value_of(g[0][0][1]), 2.75, 1e-6);
+  EXPECT_NEAR(value_of(g[0][1][0]), 2.75, 1e-6);
+  EXPECT_NEAR(value_of(g[0][1][1]), 6.25, 1e-6);
   // Per sample: a batch of two gives each its own matrix.
   const auto two = gram_matrix(torch::cat({map1({{1, 2}, {3, 4}}), map1({{1, 0}, {0, 1}})}));
-  EXPECT_NEAR(v(two[1][0][0]), 0.25, 1e-6);
-  EXPECT_NEAR(v(two[1][0][1]), 0.0, 1e-6);
+  EXPECT_NEAR(value_of(two[1][0][0]), 0.25, 1e-6);
+  EXPECT_NEAR(value_of(two[1][0][1]), 0.0, 1e-6);
   EXPECT_EQ(gram_matrix(torch::ones({1, 2, 2, 2}, torch::kHalf)).scalar_type(), torch::kFloat);
 }
 
@@ -56,21 +56,22 @@ TEST(StyleLoss, ZeroForIdenticalFeatures) {
   // Identical batches have identical per-sample Gram matrices but the target is their mean;
   // a batch of one copy of the same image is exactly 0.
   const std::vector<torch::Tensor> one = {f[0].slice(0, 0, 1), f[1].slice(0, 0, 1)};
-  EXPECT_NEAR(v(gram_style_loss(one, one)), 0.0, 1e-12);
+  EXPECT_NEAR(value_of(gram_style_loss(one, one)), 0.0, 1e-12);
   const std::vector<torch::Tensor> same3 = {one[0].expand({3, 4, 5, 5}),
                                             one[1].expand({3, 8, 2, 2})};
-  EXPECT_NEAR(v(gram_style_loss(same3, same3)), 0.0, 1e-12);
+  EXPECT_NEAR(value_of(gram_style_loss(same3, same3)), 0.0, 1e-12);
   const auto labels = torch::tensor({1, 1, 1}, torch::kLong);
-  EXPECT_NEAR(v(gram_style_loss(same3, labels, culture_gram_sums(same3, labels, 2))), 0.0, 1e-12);
+  EXPECT_NEAR(value_of(gram_style_loss(same3, labels, culture_gram_sums(same3, labels, 2))), 0.0,
+              1e-12);
 }
 
 TEST(StyleLoss, OneChannelByHand) {
   // fake [1,2]: G = (1+4)/2 = 2.5; real [0,1]: G = 1/2 = 0.5; (2.5 − 0.5)² = 4.
-  EXPECT_NEAR(v(gram_style_loss({map1({{1, 2}})}, {map1({{0, 1}})})), 4.0, 1e-6);
+  EXPECT_NEAR(value_of(gram_style_loss({map1({{1, 2}})}, {map1({{0, 1}})})), 4.0, 1e-6);
   // Mean over layers: a second layer with fake [2,0] (G = 2) = real [2,0] adds 0 → 4/2 = 2.
   EXPECT_NEAR(
-      v(gram_style_loss({map1({{1, 2}}), map1({{2, 0}})}, {map1({{0, 1}}), map1({{2, 0}})})), 2.0,
-      1e-6);
+      value_of(gram_style_loss({map1({{1, 2}}), map1({{2, 0}})}, {map1({{0, 1}}), map1({{2, 0}})})),
+      2.0, 1e-6);
 }
 
 TEST(StyleLoss, TwoChannelsAgainstTheMeanOfTheRealBatch) {
@@ -81,7 +82,7 @@ TEST(StyleLoss, TwoChannelsAgainstTheMeanOfTheRealBatch) {
   // mean of squares = (0.765625 + 6.25 + 6.25 + 34.515625) / 4 = 11.9453125.
   const auto fake = map1({{1, 2}, {3, 4}});
   const auto real = torch::cat({map1({{1, 0}, {0, 1}}), map1({{1, 1}, {1, 1}})});
-  EXPECT_NEAR(v(gram_style_loss({fake}, {real})), 11.9453125, 1e-5);
+  EXPECT_NEAR(value_of(gram_style_loss({fake}, {real})), 11.9453125, 1e-5);
   // Real images of another resolution have Gram matrices of the same [C,C] shape.
   EXPECT_NO_THROW(gram_style_loss({fake}, {torch::ones({2, 2, 3, 3})}));
 }
@@ -98,13 +99,13 @@ TEST(StyleLoss, PerCultureTargetsByHand) {
   // [1,1] → 1 (target 2): ((2.5 − 0.75)² + 0 + (1 − 2)²) / 3 = (3.0625 + 1) / 3.
   const auto fake = torch::cat({map1({{1, 2}}), map1({{1, 0}}), map1({{1, 1}})});
   const auto targets = torch::tensor({0, 1, 2}, torch::kLong);
-  EXPECT_NEAR(v(gram_style_loss({fake}, targets, table)), 4.0625 / 3, 1e-6);
+  EXPECT_NEAR(value_of(gram_style_loss({fake}, targets, table)), 4.0625 / 3, 1e-6);
   // No fake with a target: 0 and still differentiable.
   auto f = fake.clone().requires_grad_(true);
   auto none = gram_style_loss({f}, torch::tensor({1, 1, 1}, torch::kLong), table);
-  EXPECT_EQ(v(none), 0.0);
+  EXPECT_EQ(value_of(none), 0.0);
   none.backward();
-  EXPECT_EQ(v(f.grad().abs().sum()), 0.0);
+  EXPECT_EQ(value_of(f.grad().abs().sum()), 0.0);
 }
 
 TEST(StyleLoss, PerCultureWithOneCultureEqualsTheBatchMeanForm) {
@@ -112,8 +113,8 @@ TEST(StyleLoss, PerCultureWithOneCultureEqualsTheBatchMeanForm) {
   const std::vector<torch::Tensor> fake = {torch::randn({3, 4, 6, 6}), torch::randn({3, 8, 3, 3})};
   const std::vector<torch::Tensor> real = {torch::randn({2, 4, 6, 6}), torch::randn({2, 8, 3, 3})};
   const auto table = culture_gram_sums(real, torch::tensor({1, 1}, torch::kLong), 4);
-  EXPECT_NEAR(v(gram_style_loss(fake, torch::tensor({1, 1, 1}, torch::kLong), table)),
-              v(gram_style_loss(fake, real)), 1e-6);
+  EXPECT_NEAR(value_of(gram_style_loss(fake, torch::tensor({1, 1, 1}, torch::kLong), table)),
+              value_of(gram_style_loss(fake, real)), 1e-6);
 }
 
 TEST(StyleLoss, GradientReachesFakeNotReal) {
@@ -122,7 +123,7 @@ TEST(StyleLoss, GradientReachesFakeNotReal) {
   auto real = torch::randn({2, 3, 4, 4}, torch::requires_grad());
   gram_style_loss({fake}, {real}).backward();
   ASSERT_TRUE(fake.grad().defined());
-  EXPECT_GT(v(fake.grad().abs().sum()), 0.0);
+  EXPECT_GT(value_of(fake.grad().abs().sum()), 0.0);
   EXPECT_FALSE(real.grad().defined());
 }
 
@@ -152,19 +153,19 @@ TEST(PatchNce, InfoNceTwoPatchesByHand) {
   const auto k = torch::tensor({{1.0f, 0.0f}, {0.6f, 0.8f}});
   const double l0 = std::log(std::exp(2.0) + std::exp(-20.0) + std::exp(1.2)) - 2.0;
   const double l1 = std::log(std::exp(1.6) + std::exp(0.0) + std::exp(-20.0)) - 1.6;
-  EXPECT_NEAR(v(info_nce(q, k, 0.5)), (l0 + l1) / 2, 1e-6);
+  EXPECT_NEAR(value_of(info_nce(q, k, 0.5)), (l0 + l1) / 2, 1e-6);
   // Batched form [B,S,D]: two images, each only its own negatives.
   const auto qb = torch::stack({q, q});
   const auto kb = torch::stack({k, k.flip(0)});
   // Image 1: k0' = (0.6,0.8), k1' = (1,0): row 0 = [1.2, −20, 2], row 1 = [0, 1.6, −20].
   const double m0 = std::log(std::exp(1.2) + std::exp(-20.0) + std::exp(2.0)) - 1.2;
   const double m1 = std::log(std::exp(0.0) + std::exp(1.6) + std::exp(-20.0)) - 0.0;
-  EXPECT_NEAR(v(info_nce(qb, kb, 0.5)), (l0 + l1 + m0 + m1) / 4, 1e-6);
+  EXPECT_NEAR(value_of(info_nce(qb, kb, 0.5)), (l0 + l1 + m0 + m1) / 4, 1e-6);
   // CUT's default τ = 0.07: the masked diagonal contributes exp(−10/0.07) ≈ 0.
   const double t = 0.07;
   const double c0 = std::log(std::exp(1 / t) + std::exp(0.6 / t)) - 1 / t;
   const double c1 = std::log(std::exp(0.8 / t) + std::exp(0.0)) - 0.8 / t;
-  EXPECT_NEAR(v(info_nce(q, k)), (c0 + c1) / 2, 1e-5);
+  EXPECT_NEAR(value_of(info_nce(q, k)), (c0 + c1) / 2, 1e-5);
   EXPECT_THROW(info_nce(q, k.slice(0, 0, 1)), c10::Error);
   EXPECT_THROW(info_nce(q, k, 0.0), c10::Error);
 }
@@ -177,7 +178,7 @@ TEST(PatchNce, HeadHasEveryParameterAtConstruction) {
   EXPECT_EQ(params["mlp_0.0.weight"].sizes(), (std::vector<int64_t>{16, 4}));
   EXPECT_EQ(params["mlp_0.2.weight"].sizes(), (std::vector<int64_t>{16, 16}));
   EXPECT_EQ(params["mlp_1.0.weight"].sizes(), (std::vector<int64_t>{16, 8}));
-  EXPECT_EQ(v(params["mlp_1.0.bias"].abs().sum()), 0.0);
+  EXPECT_EQ(value_of(params["mlp_1.0.bias"].abs().sum()), 0.0);
   EXPECT_EQ(head->forward(1, torch::randn({5, 8})).sizes(), (std::vector<int64_t>{5, 16}));
   EXPECT_EQ(PatchNceHead(std::vector<int64_t>{3})->dim(), 256);
   EXPECT_THROW(head->forward(0, torch::randn({5, 8})), c10::Error);
@@ -195,14 +196,14 @@ TEST(PatchNce, LossIsTheLayerMeanOfInfoNceOnTheSampledPatches) {
   double expected = 0;
   for (int64_t l = 0; l < 2; ++l) {
     expected +=
-        v(info_nce(project(head, l, fake[l], ids[l]), project(head, l, src[l], ids[l]))) / 2;
+        value_of(info_nce(project(head, l, fake[l], ids[l]), project(head, l, src[l], ids[l]))) / 2;
   }
-  EXPECT_NEAR(v(patch_nce_loss(head, src, fake, ids)), expected, 1e-5);
+  EXPECT_NEAR(value_of(patch_nce_loss(head, src, fake, ids)), expected, 1e-5);
 
   // Per-image ids [N,S]: equal rows give the shared-ids loss; different rows give the mean of
   // each image's loss with its own ids.
   const std::vector<torch::Tensor> rows_equal = {ids[0].expand({2, 4}), ids[1].expand({2, 3})};
-  EXPECT_NEAR(v(patch_nce_loss(head, src, fake, rows_equal)), expected, 1e-5);
+  EXPECT_NEAR(value_of(patch_nce_loss(head, src, fake, rows_equal)), expected, 1e-5);
   const std::vector<torch::Tensor> per_image = {
       torch::tensor({{0, 5, 3, 8}, {1, 2, 4, 6}}, torch::kLong),
       torch::tensor({{7, 1, 2}, {0, 3, 5}}, torch::kLong)};
@@ -210,13 +211,13 @@ TEST(PatchNce, LossIsTheLayerMeanOfInfoNceOnTheSampledPatches) {
   for (int64_t i = 0; i < 2; ++i) {
     const std::vector<torch::Tensor> s = {src[0].slice(0, i, i + 1), src[1].slice(0, i, i + 1)};
     const std::vector<torch::Tensor> f = {fake[0].slice(0, i, i + 1), fake[1].slice(0, i, i + 1)};
-    mean_of_images += v(patch_nce_loss(head, s, f, {per_image[0][i], per_image[1][i]})) / 2;
+    mean_of_images += value_of(patch_nce_loss(head, s, f, {per_image[0][i], per_image[1][i]})) / 2;
   }
-  EXPECT_NEAR(v(patch_nce_loss(head, src, fake, per_image)), mean_of_images, 1e-5);
+  EXPECT_NEAR(value_of(patch_nce_loss(head, src, fake, per_image)), mean_of_images, 1e-5);
 
   // The seeded overload draws its ids with sample_patch_ids(feats_src, S, seed).
-  EXPECT_NEAR(v(patch_nce_loss(head, src, fake, uint64_t{9}, 5)),
-              v(patch_nce_loss(head, src, fake, sample_patch_ids(src, 5, 9))), 1e-6);
+  EXPECT_NEAR(value_of(patch_nce_loss(head, src, fake, uint64_t{9}, 5)),
+              value_of(patch_nce_loss(head, src, fake, sample_patch_ids(src, 5, 9))), 1e-6);
 }
 
 TEST(PatchNce, MatchingLocationsScoreLowerThanASpatialPermutation) {
@@ -224,11 +225,11 @@ TEST(PatchNce, MatchingLocationsScoreLowerThanASpatialPermutation) {
   PatchNceHead head(std::vector<int64_t>{8, 16});
   const std::vector<torch::Tensor> src = {torch::randn({2, 8, 4, 4}), torch::randn({2, 16, 2, 2})};
   const auto ids = sample_patch_ids(src, 256, 123);  // every location of both layers
-  const double same = v(patch_nce_loss(head, src, src, ids));
+  const double same = value_of(patch_nce_loss(head, src, src, ids));
   // Roll the maps: each location of the "translation" now holds another location's features.
   const std::vector<torch::Tensor> rolled = {torch::roll(src[0], {1, 2}, {2, 3}),
                                              torch::roll(src[1], {1}, {3})};
-  const double permuted = v(patch_nce_loss(head, src, rolled, ids));
+  const double permuted = value_of(patch_nce_loss(head, src, rolled, ids));
   EXPECT_LT(same, permuted);
   EXPECT_LT(same, 0.5 * std::log(16.0));  // identical patches: far below chance (log S)
 }
@@ -245,13 +246,13 @@ TEST(PatchNce, GradientsReachFakeFeaturesAndHeadButNotSource) {
   loss.backward();
   for (const auto& f : {fake0, fake1}) {
     ASSERT_TRUE(f.grad().defined());
-    EXPECT_GT(v(f.grad().abs().sum()), 0.0);
+    EXPECT_GT(value_of(f.grad().abs().sum()), 0.0);
   }
   EXPECT_FALSE(src0.grad().defined());  // keys are detached, as in CUT
   EXPECT_FALSE(src1.grad().defined());
   for (const auto& p : head->named_parameters()) {
     ASSERT_TRUE(p.value().grad().defined()) << p.key();
-    EXPECT_GT(v(p.value().grad().abs().sum()), 0.0) << p.key();
+    EXPECT_GT(value_of(p.value().grad().abs().sum()), 0.0) << p.key();
   }
 }
 
@@ -264,8 +265,8 @@ TEST(PatchNce, SamplePatchIdsAreSeededDistinctAndInRange) {
   EXPECT_TRUE(a.device().is_cpu());
   EXPECT_TRUE(torch::equal(a, b));
   EXPECT_FALSE(torch::equal(a, c));
-  EXPECT_GE(v(a.min()), 0);
-  EXPECT_LT(v(a.max()), 64);
+  EXPECT_GE(value_of(a.min()), 0);
+  EXPECT_LT(value_of(a.max()), 64);
   EXPECT_EQ(std::get<0>(torch::_unique(a)).numel(), 16);
   // The torch global generator is neither read nor advanced.
   torch::manual_seed(0);
