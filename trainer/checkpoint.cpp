@@ -167,6 +167,9 @@ std::string verify_manifest(const std::string& dir, std::vector<std::string>* li
 }  // namespace
 
 std::string verify_checkpoint(const std::string& dir) { return verify_manifest(dir, nullptr); }
+std::string verify_checkpoint(const std::string& dir, std::vector<std::string>* listed) {
+  return verify_manifest(dir, listed);
+}
 
 Checkpointer::Checkpointer(std::string run_dir, int64_t keep)
     : root_((fs::path(run_dir) / "checkpoints").string()), keep_(std::max<int64_t>(1, keep)) {}

@@ -93,4 +93,8 @@ std::vector<std::string> checkpoint_cultures(const std::string& dir);
 /// else a one-line reason naming the file.
 std::string verify_checkpoint(const std::string& dir);
 
+/// verify_checkpoint, and also fills `listed` (not null) with the file names the MANIFEST
+/// lists: a reader of someone else's checkpoint reads only those (verified) files.
+std::string verify_checkpoint(const std::string& dir, std::vector<std::string>* listed);
+
 }  // namespace culturegan::trainer

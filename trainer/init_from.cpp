@@ -129,9 +129,18 @@ std::string initialize_from(const std::string& path, GanAlgorithm& algo,
   const bool checkpoint = is_checkpoint(path);
   if (checkpoint) {
     source_cultures = source_checkpoint_cultures(path);
+    // Only archives the MANIFEST lists (verified: regular file, size, CRC-32) reach LibTorch.
+    std::vector<std::string> listed;
+    const std::string why = verify_checkpoint(path, &listed);
+    if (!why.empty()) fail(path, why);
     for (auto& [name, module] : algo.modules()) {
       const fs::path file = fs::path(path) / (name + ".pt");
-      if (!fs::exists(file, ec)) {
+      const bool is_listed = std::find(listed.begin(), listed.end(), name + ".pt") != listed.end();
+      if (!is_listed && fs::exists(file, ec))
+        fail(path, fmt::format("{}: not listed in MANIFEST: a file the checkpoint did not write "
+                               "is not read",
+                               file.string()));
+      if (!is_listed) {
         fresh.push_back(name);
         continue;
       }

@@ -200,4 +200,20 @@ TEST(InitFrom, BadSourcesGiveOneClearError) {
   Checkpointer ck(run, 1);
   const std::string dir = ck.save(TrainingState{}, dst, tiny());
   EXPECT_NE(message(dir).find("key 'cultures'"), std::string::npos) << message(dir);
+  // An archive the MANIFEST does not list (added or swapped in afterwards) is never read.
+  const auto run2 = temp_path("unlisted-ckpt");
+  fs::remove_all(run2);
+  Checkpointer ck2(run2, 1);
+  TrainingState st;
+  st.cultures = {"a", "b", "c"};
+  const std::string dir2 = ck2.save(st, dst, tiny());
+  const std::string module = dst.modules().front().first;
+  std::ifstream in(fs::path(dir2) / "MANIFEST");
+  std::string kept, line;
+  while (std::getline(in, line))
+    if (line.find(" " + module + ".pt") == std::string::npos) kept += line + "\n";
+  in.close();
+  std::ofstream(fs::path(dir2) / "MANIFEST") << kept;
+  const std::string m = message(dir2);
+  EXPECT_NE(m.find(module + ".pt: not listed in MANIFEST"), std::string::npos) << m;
 }
