@@ -38,7 +38,19 @@
 
 /// True when the LibTorch being compiled against is at least major.minor.
 #define CULTUREGAN_TORCH_AT_LEAST(major, minor) \
-  (TORCH_VERSION_MAJOR > (major) || (TORCH_VERSION_MAJOR == (major) && TORCH_VERSION_MINOR >= (minor)))
+  (TORCH_VERSION_MAJOR > (major) ||             \
+   (TORCH_VERSION_MAJOR == (major) && TORCH_VERSION_MINOR >= (minor)))
+
+/// c10::Allocator's interface, for an allocator that wraps another (models/bundle.cpp):
+/// `allocate()` is const in 1.13 and non-const in 2.x, where `copy_data()` is also pure virtual
+/// (both changed with `Allocator::clone`, PyTorch 2.3; checked against 1.13 and 2.6).
+#if CULTUREGAN_TORCH_AT_LEAST(2, 3)
+#define CULTUREGAN_ALLOCATE_CONST
+#define CULTUREGAN_ALLOCATOR_HAS_COPY_DATA 1
+#else
+#define CULTUREGAN_ALLOCATE_CONST const
+#define CULTUREGAN_ALLOCATOR_HAS_COPY_DATA 0
+#endif
 
 namespace culturegan::compat {
 
@@ -46,6 +58,19 @@ namespace culturegan::compat {
 template <class T>
 using optional = c10::optional<T>;
 inline constexpr auto nullopt = c10::nullopt;
+
+/// Zeroes every gradient of `optimizer`'s parameters in place, as 1.13's `zero_grad()` does; 2.x's
+/// `zero_grad()` sets them to undefined instead, and then a parameter a phase leaves without a
+/// gradient is skipped by the optimizer (no momentum or Adam-state update) on one rank and
+/// updated with the gradient reducer's zeros on N ranks. Zeroing keeps both LibTorch versions,
+/// and every world size, on the same update.
+inline void zero_grad(torch::optim::Optimizer& optimizer) {
+#if CULTUREGAN_TORCH_AT_LEAST(2, 0)
+  optimizer.zero_grad(/*set_to_none=*/false);
+#else
+  optimizer.zero_grad();
+#endif
+}
 
 /// "major.minor.patch" of the LibTorch compiled against.
 inline std::string torch_version() { return TORCH_VERSION; }
@@ -58,9 +83,11 @@ inline auto optimizer_state_key(const torch::Tensor& param) {
   return c10::guts::to_string(param.unsafeGetTensorImpl());
 #endif
 }
-static_assert(std::is_same_v<decltype(optimizer_state_key(std::declval<const torch::Tensor&>())),
-                             std::decay_t<decltype(std::declval<torch::optim::Optimizer&>().state())>::key_type>,
-              "compat::optimizer_state_key does not match Optimizer::state()'s key type");
+static_assert(
+    std::is_same_v<
+        decltype(optimizer_state_key(std::declval<const torch::Tensor&>())),
+        std::decay_t<decltype(std::declval<torch::optim::Optimizer&>().state())>::key_type>,
+    "compat::optimizer_state_key does not match Optimizer::state()'s key type");
 
 /// Autocast for one device type (kCPU or kCUDA), spelled for the LibTorch at hand.
 inline bool autocast_enabled(c10::DeviceType device) {
@@ -69,7 +96,8 @@ inline bool autocast_enabled(c10::DeviceType device) {
 #else
   TORCH_CHECK(device == c10::DeviceType::CPU || device == c10::DeviceType::CUDA,
               "compat::autocast_enabled: CPU or CUDA only, got ", device);
-  return device == c10::DeviceType::CPU ? at::autocast::is_cpu_enabled() : at::autocast::is_enabled();
+  return device == c10::DeviceType::CPU ? at::autocast::is_cpu_enabled()
+                                        : at::autocast::is_enabled();
 #endif
 }
 inline void set_autocast_enabled(c10::DeviceType device, bool enabled) {
@@ -113,7 +141,9 @@ inline void set_autocast_dtype(c10::DeviceType device, at::ScalarType dtype) {
 class AutocastGuard {
  public:
   AutocastGuard(c10::DeviceType device, at::ScalarType dtype, bool enabled = true)
-      : device_(device), was_enabled_(autocast_enabled(device)), was_dtype_(autocast_dtype(device)) {
+      : device_(device),
+        was_enabled_(autocast_enabled(device)),
+        was_dtype_(autocast_dtype(device)) {
     set_autocast_enabled(device_, enabled);
     set_autocast_dtype(device_, dtype);
     at::autocast::increment_nesting();

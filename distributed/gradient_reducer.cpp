@@ -11,9 +11,11 @@
 #include "distributed/bucket_plan.h"
 
 namespace culturegan::distributed {
-namespace {
+// A named namespace, not an anonymous one: GradientReducer::Impl (external linkage) holds these,
+// which GCC's -Wsubobject-linkage flags when the file is part of a unity build.
+namespace reducer_detail {
 
-int64_t now_ns() {
+static int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
@@ -43,7 +45,8 @@ struct Phase {
   int64_t step = 0;
 };
 
-}  // namespace
+}  // namespace reducer_detail
+using namespace reducer_detail;
 
 struct GradientReducer::Impl {
   Impl(Communicator& c, ReducerOptions o) : comm(c), options(o) {}

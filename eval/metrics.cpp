@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "common/torch_compat.h"
 #include "eval/content_metrics.h"
 
 namespace culturegan::eval {
@@ -60,7 +61,7 @@ CultureClassifier train_classifier(const torch::Tensor& images, const torch::Ten
       auto flip = (torch::rand({x.size(0), 1, 1, 1}) < 0.5);
       x = torch::where(flip, x.flip({3}), x);
       auto y = y_all.index_select(0, idx);
-      opt.zero_grad();
+      compat::zero_grad(opt);
       auto loss = F::cross_entropy(clf->forward(x), y, F::CrossEntropyFuncOptions().weight(weight));
       loss.backward();
       opt.step();

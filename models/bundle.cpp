@@ -1,6 +1,7 @@
 #include "models/bundle.h"
 
 #include "common/atomic_write.h"
+#include "common/torch_compat.h"
 
 #include <c10/core/CPUAllocator.h>
 #include <caffe2/serialize/inline_container.h>
@@ -135,7 +136,8 @@ class BytesReader final : public caffe2::serialize::ReadAdapterInterface {
 };
 
 // The zip's entry list, through LibTorch's own reader: only the records torch::pickle_save
-// writes ("data.pkl", "version", "data/<n>" tensor storages), each starting inside the file.
+// writes ("data.pkl", "version", "data/<n>" tensor storages; LibTorch 2.x adds "byteorder" and
+// ".data/serialization_id"), each starting inside the file.
 void check_entries(const std::string& path, const std::vector<char>& bytes) {
   if (bytes.size() < 4 || std::memcmp(bytes.data(), "PK\x03\x04", 4) != 0)
     fail(path, "file",
@@ -152,13 +154,14 @@ void check_entries(const std::string& path, const std::vector<char>& bytes) {
                        records.size()));
     bool has_pickle = false;
     for (const auto& r : records) {
-      bool ok = r == "data.pkl" || r == "version" || r == ".data/version";
+      bool ok = r == "data.pkl" || r == "version" || r == ".data/version" || r == "byteorder" ||
+                r == ".data/serialization_id";
       if (!ok && r.size() > 5 && r.size() <= 15 && r.compare(0, 5, "data/") == 0)
         ok = std::all_of(r.begin() + 5, r.end(), [](char c) { return c >= '0' && c <= '9'; });
       if (!ok)
         fail(path, "file",
-             fmt::format("unexpected archive entry '{}' (a bundle holds data.pkl, version and "
-                         "data/<n> tensor storages only)",
+             fmt::format("unexpected archive entry '{}' (a bundle holds data.pkl, version, "
+                         "byteorder, .data/serialization_id and data/<n> tensor storages only)",
                          r.substr(0, 80)));
       has_pickle |= r == "data.pkl";
       if (reader.getRecordOffset(r) > bytes.size())
@@ -192,7 +195,7 @@ thread_local size_t t_alloc_refused = 0;
 class BoundedCpuAllocator final : public c10::Allocator {
  public:
   explicit BoundedCpuAllocator(c10::Allocator* base) : base_(base) {}
-  c10::DataPtr allocate(size_t n) const override {
+  c10::DataPtr allocate(size_t n) CULTUREGAN_ALLOCATE_CONST override {
     if (t_alloc_limit != 0 && n > t_alloc_limit) {
       t_alloc_refused = n;
       TORCH_CHECK(false, "allocation of ", n, " bytes refused while reading a bundle");
@@ -200,6 +203,11 @@ class BoundedCpuAllocator final : public c10::Allocator {
     return base_->allocate(n);
   }
   c10::DeleterFnPtr raw_deleter() const override { return base_->raw_deleter(); }
+#if CULTUREGAN_ALLOCATOR_HAS_COPY_DATA
+  void copy_data(void* dest, const void* src, std::size_t count) const override {
+    base_->copy_data(dest, src, count);
+  }
+#endif
 
  private:
   c10::Allocator* base_;
@@ -523,8 +531,8 @@ GeneratorBundle load_bundle(const std::string& path) {
                optional.empty() ? std::string("none") : fmt::to_string(fmt::join(optional, ", ")),
                fmt::join(unknown, ", ")));
     }
-    for (const auto& c : field(d, path, "cultures").toListRef())
-      b.cultures.push_back(c.toStringRef());
+    const c10::IValue cultures = field(d, path, "cultures");  // outlives the loop's range
+    for (const auto& c : cultures.toListRef()) b.cultures.push_back(c.toStringRef());
     b.normalisation = field(d, path, "normalisation").toStringRef();
     for (const auto& kv : field(d, path, "weights").toGenericDict())
       b.weights.emplace_back(kv.key().toStringRef(), kv.value().toTensor());

@@ -10,7 +10,8 @@ pkgs=(build-essential cmake ninja-build pkg-config
                              # Debian's reference libblas3 (it takes over the libblas.so.3 alternative)
 # --test: also what only the test suite needs (headless Chromium renders the run report in
 # tests/report); the quickstart does not install it.
-if [ "${1:-}" = "--test" ]; then pkgs+=(chromium); fi
+# debootstrap makes the Debian 13 root of the LibTorch 2.x check (scripts/check-libtorch2.sh).
+if [ "${1:-}" = "--test" ]; then pkgs+=(chromium debootstrap); fi
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -86,7 +86,7 @@ else
         culturegan_distributed_bucket_plan_test culturegan_distributed_comm_test
         culturegan_distributed_reducer_test culturegan_distributed_control_plane_test
         culturegan_distributed_env_probe culturegan_distributed_stall_driver
-        culturegan_ranks_agree_test fuzz_image fuzz_config fuzz_corpus fuzz_bundle fuzz_checkpoint"}
+        culturegan_ranks_agree_test culturegan_test_env_tests fuzz_image fuzz_config fuzz_corpus fuzz_bundle fuzz_checkpoint"}
       ctest_select=(-LE '^(slurm|multinode|soak|checkpoint)$'
                     -E '^(precision_|report_|zoo_recipes$|inference_tiled$|trainer_strict_data_plane$)')
     fi

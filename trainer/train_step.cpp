@@ -26,7 +26,7 @@ StepResult run_step(GanAlgorithm& algo, distributed::GradientReducer& reducer,
   for (auto& phase : algo.phases()) {
     if (in.step % phase.interval != 0) continue;
     set_frozen(phase, true);
-    phase.optimizer->zero_grad();
+    compat::zero_grad(*phase.optimizer);
     LossTerms terms;
     {
       std::optional<compat::AutocastGuard> autocast;

@@ -13,6 +13,8 @@
 
 #include <torch/torch.h>
 
+#include "common/torch_compat.h"
+
 namespace culturegan::distributed::testing {
 
 constexpr int kDomains = 3;
@@ -118,7 +120,7 @@ struct TinyGan {
     const TinyBatch batch{in.x.to(dtype), in.c_org, in.c_trg};
     const auto ct = onehot(batch.c_trg), co = onehot(batch.c_org);
     // D_main: two backward calls, the case PyTorch DDP cannot handle.
-    d_opt->zero_grad();
+    compat::zero_grad(*d_opt);
     hooks.begin("D_main");
     {
       auto [src_real, cls_real] = d(batch.x);
@@ -138,7 +140,7 @@ struct TinyGan {
     hooks.finish("D_main");
     d_opt->step();
     if (r1) {  // D_reg: R1 penalty, double backward; shares D's parameters with D_main
-      d_opt->zero_grad();
+      compat::zero_grad(*d_opt);
       hooks.begin("D_reg");
       auto x = batch.x.detach().requires_grad_(true);
       auto out = d(x).first.sum();
@@ -150,7 +152,7 @@ struct TinyGan {
       d_opt->step();
     }
     // G_main: G used twice (cycle); D gets gradients too but is not in this phase.
-    g_opt->zero_grad();
+    compat::zero_grad(*g_opt);
     hooks.begin("G_main");
     {
       auto fake = g(batch.x, ct);

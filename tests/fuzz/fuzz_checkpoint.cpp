@@ -20,6 +20,7 @@
 
 #include <torch/torch.h>
 
+#include "common/torch_compat.h"
 #include "tests/fuzz/fuzz_util.h"
 #include "trainer/checkpoint.h"
 
@@ -43,7 +44,7 @@ class TinyAlgo : public trainer::GanAlgorithm {
   torch::Tensor translate(const torch::Tensor& x, int64_t) override { return x; }
   void export_bundle(const std::string&, const std::vector<std::string>&) override {}
   void step_once() {
-    opt_.zero_grad();
+    culturegan::compat::zero_grad(opt_);
     g_->forward(torch::ones({1, 2})).sum().backward();
     opt_.step();
   }

@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <caffe2/serialize/inline_container.h>
+
 #include "models/bundle.h"
 #include "models/norm_stats.h"
 #include "models/stargan.h"
@@ -63,15 +65,28 @@ TEST(Bundle, RoundTripsAndDetectsDamage) {
   g->eval();
   EXPECT_TRUE(torch::equal(g->forward(x, c), g2->forward(x, c)));
 
-  // Flip one byte in the middle of the file: the checksum (or the parser) must catch it.
+  // Flip one byte in the middle of the largest weight's storage record: the checksum must catch
+  // it. (The record is located through the zip's directory: a fixed file position can land in
+  // the alignment padding, which LibTorch 2.x lays out differently from 1.13.)
+  std::streamoff at = 0;
+  {
+    caffe2::serialize::PyTorchStreamReader reader(path);
+    size_t largest = 0;
+    for (const auto& r : reader.getAllRecords()) {
+      if (r.rfind("data/", 0) != 0) continue;
+      const size_t n = std::get<1>(reader.getRecord(r));
+      if (n > largest) {
+        largest = n;
+        at = static_cast<std::streamoff>(reader.getRecordOffset(r) + n / 2);
+      }
+    }
+    ASSERT_GT(largest, 0u) << "no data/<n> record in " << path;
+  }
   std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
-  f.seekg(0, std::ios::end);
-  const auto size = static_cast<std::streamoff>(f.tellg());
-  f.seekp(size * 2 / 3);
   char ch = 0;
-  f.seekg(size * 2 / 3);
+  f.seekg(at);
   f.get(ch);
-  f.seekp(size * 2 / 3);
+  f.seekp(at);
   f.put(static_cast<char>(ch ^ 0x5a));
   f.close();
   EXPECT_THROW(models::load_bundle(path), models::BundleError);

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "common/torch_compat.h"
 #include "trainer/algorithms/cyclegan.h"
 #include "trainer/algorithms/dcgan.h"
 #include "trainer/algorithms/stargan.h"
@@ -174,7 +175,7 @@ TEST(AlgorithmBase, FrozenParametersAreInNoPhaseAndStayBitwiseUnchanged) {
     in.seed = 1;
     for (auto& phase : ph) {
       for (auto& t : phase.frozen) t.set_requires_grad(false);
-      phase.optimizer->zero_grad();
+      culturegan::compat::zero_grad(*phase.optimizer);
       phase.loss(in).total.backward();
       phase.optimizer->step();
       for (auto& t : phase.frozen) t.set_requires_grad(true);

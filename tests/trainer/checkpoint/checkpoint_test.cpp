@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 #include <toml++/toml.h>
 
+#include "common/torch_compat.h"
 #include "trainer/algorithms/stargan.h"
 #include "trainer/checkpoint.h"
 #include "trainer/config.h"
@@ -29,6 +30,10 @@ Config tiny_config() {
                       "model.d_conv_dim=4", "model.g_res_blocks=1", "data.no_flip_cultures=[]"});
 }
 
+}  // namespace
+
+// Outside the anonymous namespace: TEST_F's classes derive from it (external linkage), which
+// GCC's -Wsubobject-linkage flags in a unity build.
 struct CheckpointFiles : ::testing::Test {
   fs::path dir;
   Config cfg = tiny_config();
@@ -51,7 +56,7 @@ struct CheckpointFiles : ::testing::Test {
   // One optimizer step on every optimizer with deterministic gradients, so Adam has state.
   static void fake_step(StarGanAlgorithm& a, int k) {
     for (auto& [name, opt] : a.optimizers()) {
-      opt->zero_grad();
+      culturegan::compat::zero_grad(*opt);
       for (auto& group : opt->param_groups())
         for (auto& p : group.params()) p.mutable_grad() = torch::full_like(p, 0.01 * (k + 1));
       opt->step();
@@ -74,6 +79,8 @@ struct CheckpointFiles : ::testing::Test {
     return s;
   }
 };
+
+namespace {
 
 void flip_byte(const fs::path& p, std::streamoff at) {
   std::fstream f(p, std::ios::in | std::ios::out | std::ios::binary);
