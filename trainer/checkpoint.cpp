@@ -17,6 +17,7 @@
 #include <toml++/toml.h>
 
 #include "common/atomic_write.h"
+#include "models/memory_format.h"
 #include "trainer/build_info.h"
 
 namespace culturegan::trainer {
@@ -385,7 +386,10 @@ TrainingState Checkpointer::load(const std::string& dir, GanAlgorithm& algo) con
     for (auto& [name, module] : algo.modules()) {
       torch::serialize::InputArchive ar;
       ar.load_from((d / (name + ".pt")).string());
+      const auto layout =
+          models::memory_format_of(*module);  // train.channels_last's, not the file's
       module->load(ar);
+      models::to_memory_format(*module, layout);
     }
     for (auto& [name, opt] : algo.optimizers()) {
       torch::serialize::InputArchive ar;

@@ -79,6 +79,7 @@ struct TrainConfig {
   DeviceChoice device = DeviceChoice::kAuto;            ///< train.device
   NonFinitePolicy non_finite = NonFinitePolicy::kStop;  ///< train.non_finite
   Precision precision = Precision::kFp32;               ///< train.precision
+  bool channels_last = false;       ///< train.channels_last: 4-D weights and batches in NHWC layout
   double max_minutes = 0.0;         ///< train.max_minutes: wall-time budget (0 = off)
   std::string init_from;            ///< train.init_from: bundle or checkpoint to take weights from
   std::vector<std::string> freeze;  ///< train.freeze: parameters that do not train

@@ -231,6 +231,11 @@ std::vector<KeySpec> build() {
                      "forward passes in `fp32`, or `bf16` (autocast; weights, Adam state, "
                      "gradient all-reduce, losses and EMA stay float32; on a CPU without "
                      "AVX-512 BF16 it falls back to fp32 with a warning)"));
+  s.push_back(key("train.channels_last", &C::train, &TrainConfig::channels_last,
+                  "every 4-D weight and each batch of images in channels-last (NHWC) memory "
+                  "layout: the same network and values up to rounding; for GPUs (tensor cores "
+                  "read NHWC) and CPUs whose oneDNN kernels prefer it (BENCHMARKS.md has this "
+                  "machine's figures)"));
   s.push_back(key("train.max_minutes", &C::train, &TrainConfig::max_minutes,
                   "wall-time budget: then the ranks stop, checkpoint and export as at the end "
                   "(0 = off)",

@@ -19,6 +19,7 @@
 #include "distributed/consistency.h"
 #include "distributed/control_plane.h"
 #include "distributed/gradient_reducer.h"
+#include "models/memory_format.h"
 #include "trainer/algorithms/algorithm_factory.h"
 #include "trainer/checkpoint.h"
 #include "trainer/init_from.h"
@@ -331,6 +332,8 @@ class Run {
                  env_.rank * cfg_.train.batch_size,
                  static_cast<uint64_t>(cfg_.train.seed),
                  batch.labels};
+    if (cfg_.train.channels_last)
+      in.images = models::in_memory_format(in.images, torch::MemoryFormat::ChannelsLast);
     in.images = maybe_inject_nan_fault(in.images, step, env_.rank);  // test-only, off unless set
     StepResult result = run_step(*algo_, *reducer_, *comm_, in, cfg_.train.non_finite, precision_);
     std::map<std::string, double> host_values;  // logged beside the loss terms

@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "models/memory_format.h"
 #include "trainer/algorithms/algorithm_factory.h"
 #include "trainer/run_options.h"
 #include "trainer/train_step.h"
@@ -53,6 +54,8 @@ StepTiming CulturganStep::run(int steps) {
     // trainer.cpp train_one_step: rank 0's offset is 0; host_labels is the loader's copy.
     trainer::StepInput in{images_, labels_, step_, 0, static_cast<uint64_t>(cfg_.train.seed),
                           labels_};
+    if (cfg_.train.channels_last)  // as train_one_step converts each batch
+      in.images = models::in_memory_format(images_, torch::MemoryFormat::ChannelsLast);
     trainer::run_step(*algo_, *reducer_, *comm_, in, cfg_.train.non_finite, precision_);
   }
   const std::chrono::duration<double> dt = std::chrono::steady_clock::now() - t0;

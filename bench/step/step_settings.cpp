@@ -64,7 +64,9 @@ std::vector<std::string> reference_arguments(const trainer::Config& cfg, int64_t
   spec.image_size = cfg.data.image_size;
   spec.d_layers = cfg.model.d_layers;
   auto num = [](double v) { return fmt::format("{}", v); };
-  return {"--serve",         "--count-flops",
+  // clang-format off
+  std::vector<std::string> args = {
+          "--serve",         "--count-flops",
           "--device",        "cpu",
           "--precision",     "fp32",
           "--threads",       std::to_string(threads),
@@ -93,6 +95,9 @@ std::vector<std::string> reference_arguments(const trainer::Config& cfg, int64_t
           "--beta2",         num(cfg.optim.beta2),
           "--n-critic",      std::to_string(cfg.optim.n_critic),
           "--ema-beta",      num(cfg.train.ema_beta)};
+  // clang-format on
+  if (cfg.train.channels_last) args.push_back("--channels-last");  // the same layout on both sides
+  return args;
 }
 
 }  // namespace culturegan::bench

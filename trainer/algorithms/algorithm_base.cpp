@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "models/memory_format.h"
 #include "trainer/algorithms/ema.h"
 #include "trainer/algorithms/regularizers.h"
 
@@ -36,6 +37,8 @@ AlgorithmBase::AlgorithmBase(const Config& cfg) : cfg_(cfg) {}
 void AlgorithmBase::track(const std::string& name, std::shared_ptr<torch::nn::Module> module,
                           torch::Device device) {
   module->to(device);
+  if (cfg_.train.channels_last)
+    models::to_memory_format(*module, torch::MemoryFormat::ChannelsLast);
   modules_.emplace_back(name, std::move(module));
 }
 

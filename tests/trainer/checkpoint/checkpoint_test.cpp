@@ -13,6 +13,7 @@
 #include <toml++/toml.h>
 
 #include "common/torch_compat.h"
+#include "models/memory_format.h"
 #include "trainer/algorithms/stargan.h"
 #include "trainer/checkpoint.h"
 #include "trainer/config.h"
@@ -148,6 +149,33 @@ TEST_F(CheckpointFiles, LayoutAndRoundTripOfEveryState) {
   tb = all_tensors(*b);
   for (size_t i = 0; i < ta.size(); ++i)
     EXPECT_TRUE(torch::equal(ta[i], tb[i])) << "after a step: " << i;
+}
+
+// train.channels_last: a checkpoint restores the values bitwise and leaves the layout to the
+// loading run's config (a channels-last checkpoint resumes NCHW and vice versa).
+TEST_F(CheckpointFiles, ChannelsLastLayoutIsTheLoadingRunsNotTheFiles) {
+  cfg.train.channels_last = true;
+  auto a = algo(1);
+  fake_step(*a, 0);
+  Checkpointer ck(dir.string(), 3);
+  const std::string d = ck.save(state_at(3), *a, cfg);
+  const auto saved = all_tensors(*a);
+  for (const bool channels_last : {true, false}) {
+    SCOPED_TRACE(channels_last ? "load into channels-last" : "load into NCHW");
+    cfg.train.channels_last = channels_last;
+    auto b = algo(2);
+    ck.load(d, *b);
+    const auto got = all_tensors(*b);
+    ASSERT_EQ(got.size(), saved.size());
+    for (size_t i = 0; i < got.size(); ++i) EXPECT_TRUE(torch::equal(got[i], saved[i])) << i;
+    for (auto& [name, m] : b->modules())
+      if (name != "NCE_head") {  // linear layers only: nothing to convert
+        EXPECT_EQ(culturegan::models::memory_format_of(*m), channels_last
+                                                                ? torch::MemoryFormat::ChannelsLast
+                                                                : torch::MemoryFormat::Contiguous)
+            << name;
+      }
+  }
 }
 
 TEST_F(CheckpointFiles, KeepsTheNewestK) {

@@ -2,8 +2,9 @@
 G_ema, both Adam states and the RNG state as 2K uninterrupted steps (2 ranks, CPU).
 Resuming at another world size (2 ranks x batch 2 -> 1 rank x batch 4, the same global
 batch) continues with the same remaining samples: the step count and sampler position
-match and the weights stay close.
-Usage: test_exact_resume.py [same|world]"""
+match and the weights stay close. `channels_last`: the exact resume with
+train.channels_last = true (NHWC weights and batches).
+Usage: test_exact_resume.py [same|world|channels_last]"""
 import os
 import re
 import sys
@@ -12,18 +13,20 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ckpt_util import *  # noqa: E402,F403
 
 mode = sys.argv[1] if len(sys.argv) > 1 else "same"
+extra = ["train.channels_last=true"] if mode == "channels_last" else []
 K = 6
 work = workdir(f"exact-resume-{mode}")
 corpus = make_corpus(work)
 full, split = os.path.join(work, "full"), os.path.join(work, "split")
 
 # Reference: 2K steps uninterrupted (a checkpoint every K, as in the split run).
-run(mpi(2, train_args(corpus, full, 2 * K, every=K)), expect_rc=0)
+run(mpi(2, train_args(corpus, full, 2 * K, every=K, extra=extra)), expect_rc=0)
 ref = latest(full)
 
-if mode == "same":
-    run(mpi(2, train_args(corpus, split, K, every=K)), expect_rc=0)
-    rc, out = run(mpi(2, train_args(corpus, split, 2 * K, every=K) + ["--resume", "auto"]), expect_rc=0)
+if mode in ("same", "channels_last"):
+    run(mpi(2, train_args(corpus, split, K, every=K, extra=extra)), expect_rc=0)
+    rc, out = run(mpi(2, train_args(corpus, split, 2 * K, every=K, extra=extra) + ["--resume", "auto"]),
+                  expect_rc=0)
     if not re.search(rf"resumed from .*step-0*{K} at step {K} \(written by world size 2, now 2\)", out):
         fail("the second run did not say it resumed from step K")
     got = latest(split)
@@ -38,7 +41,8 @@ if mode == "same":
         strip = lambda s: [l for l in s.read().splitlines() if not l.startswith(("saved_unix_s", "config_hash"))]
         if strip(a) != strip(b):
             fail("state.toml differs")
-    print(f"PASS: {K}+{K} steps with resume == {2 * K} steps, bitwise (G, D, G_ema, optim_G, optim_D, rng)")
+    print(f"PASS: {K}+{K} steps with resume == {2 * K} steps, bitwise (G, D, G_ema, optim_G, optim_D, rng)"
+          + (", train.channels_last = true" if extra else ""))
 else:
     run(mpi(2, train_args(corpus, split, K, every=K)), expect_rc=0)
     rc, out = run(mpi(1, train_args(corpus, split, 2 * K, every=K, batch=4) + ["--resume", "auto"]), expect_rc=0)
