@@ -221,7 +221,11 @@ def main():
             failures.append(f"culturegan {precision}: no progress lines to measure (log {a.work}/train-{precision}.log)")
             return
         log(f"culturegan {precision}: {ips:.2f} images/s (steps {a.warmup}..{a.steps}), wall {time.time() - t0:.0f} s")
-        rows.append(dict(run="culturegan (LibTorch C++)", precision=precision, ips=ips, mem=mem))
+        # train.precision = "bf16" on a CPU without AVX-512 BF16 trains fp32 after one warning
+        # (trainer/run_options.cpp): that row is fp32 and is not compared with PyTorch's bf16.
+        fell_back = precision == "bf16" and "has no AVX-512 BF16" in out
+        rows.append(dict(run="culturegan (LibTorch C++)", precision=precision, ips=ips, mem=mem,
+                         fell_back=fell_back))
 
     def reference(precision, flops):
         cmd = [a.python, os.path.join(HERE, "stargan_reference.py"), "--device", "cuda" if gpu else "cpu",
@@ -272,12 +276,18 @@ def main():
                 continue
             other = by.get(("pytorch" if who == "culturegan" else "culturegan", prec))
             vs_pt = f"{r['ips'] / other['ips']:.2f}" if who == "culturegan" and other else ("1.00" if who == "pytorch" else "-")
+            if r.get("fell_back"):
+                vs_pt = "-"
             f32 = by.get((who, "fp32"))
             vs32 = f"{r['ips'] / f32['ips']:.2f}" if f32 else "-"
             tf = r["ips"] * fpi / 1e12 if fpi else None
             tfs = f"{tf:.2f}" if tf is not None else "-"
             frac = f"{100 * tf / peak:.1f} %" if (tf is not None and peak) else "n/a (CPU)" if not gpu else "-"
-            lines.append(f"{r['run']:<28} {prec:<5} {r['ips']:>10.2f} {vs_pt:>10} {vs32:>8} {r['mem']:>9.0f} {tfs:>8} {frac:>13}")
+            shown = prec + ("*" if r.get("fell_back") else "")
+            lines.append(f"{r['run']:<28} {shown:<5} {r['ips']:>10.2f} {vs_pt:>10} {vs32:>8} {r['mem']:>9.0f} {tfs:>8} {frac:>13}")
+    if any(r.get("fell_back") for r in rows):
+        lines.append("bf16*: this CPU has no AVX-512 BF16, so culturegan-train fell back to fp32 with its warning "
+                     "(the row is fp32); PyTorch's bf16 row runs emulated bf16")
     if fpi:
         lines.append(f"FLOPs per image: {fpi / 1e9:.2f} GFLOP ({ref32['flops_method']})")
     if gpu:
