@@ -142,7 +142,7 @@ run_comm() {  # run_comm NP
   local np=$1 logf="$OUT/comm-np$1.log"
   if bounded 300 "${WITHDEPS[@]}" "$MPIRUN" -np "$np" --bind-to none "$BIN/culturegan-device-comm-check" --backend "$BACKEND" > "$logf" 2>&1; then
     # grep -c exits 1 on no match: keep set -e from ending the script on a count of 0.
-    comm_rows+=("communicator ($BACKEND), $np rank(s): $(grep -E -o '[0-9]+ tests? from [0-9]+ test suites? ran|passed \(0 failure' "$logf" | head -n 1 || true), $(grep -c '^\[       OK' "$logf" || true) OK, $(grep -c '^\[  SKIPPED' "$logf" || true) skipped")
+    comm_rows+=("communicator ($BACKEND), $np rank(s): $(grep -E -o '[0-9]+ tests? from [0-9]+ test suites? ran|passed \(0 failure' "$logf" | head -n 1 || true), $(grep -c '^\[       OK' "$logf" || true) OK, $(grep -E -c '^\[  SKIPPED \] [A-Za-z0-9_]+\.[A-Za-z0-9_]+ \(' "$logf" || true) skipped")
     grep -E "^\[ control" "$logf" || true
   else
     cat "$logf" >&2
