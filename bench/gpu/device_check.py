@@ -1,6 +1,7 @@
 """Measurement half of bench/gpu/device-check.sh: runs culturegan-train (fp32, bf16 when the
-build has train.precision) and the PyTorch reference (bench/gpu/stargan_reference.py, fp32 and
-bf16) with the same model, batch and step, samples memory while each runs, and prints one table.
+build has train.precision, and bf16 with train.channels_last when it has that key) and the
+PyTorch reference (bench/gpu/stargan_reference.py, fp32, bf16 and bf16 --channels-last) with
+the same model, batch and step, samples memory while each runs, and prints one table.
 
   python3 device_check.py --bin BUILD/bin --work DIR --corpus C.h5 --cultures K --mode gpu|cpu
       [--steps N --warmup W]
@@ -201,33 +202,38 @@ def main():
     if docs.returncode != 0:
         sys.exit(f"device-check: culturegan-train --config-docs failed: {docs.stderr.strip()[:500]}")
     has_precision = "`train.precision`" in docs.stdout
+    has_channels_last = "`train.channels_last`" in docs.stdout
     rows, failures = [], []
 
-    def train(precision):
-        run_dir = os.path.join(a.work, f"train-{precision}")
+    def train(precision, channels_last=False):
+        tag = precision + ("-cl" if channels_last else "")
+        run_dir = os.path.join(a.work, f"train-{tag}")
         extra = [] if precision == "fp32" and not has_precision else [f"train.precision={precision}"]
+        if channels_last:
+            extra.append("train.channels_last=true")
         cmd = shlex.split(a.launcher) + [os.path.join(a.bin, "culturegan-train"), "--config", config]
         for s in sets + [f"run.dir={run_dir}"] + extra:
             cmd += ["--set", s]
-        log(f"culturegan {precision}: {' '.join(shlex.quote(c) for c in cmd)}")
+        log(f"culturegan {tag}: {' '.join(shlex.quote(c) for c in cmd)}")
         t0 = time.time()
-        rc, out, mem = run_measured(cmd, a.mode, os.path.join(a.work, f"train-{precision}.log"), env)
+        rc, out, mem = run_measured(cmd, a.mode, os.path.join(a.work, f"train-{tag}.log"), env)
         if rc != 0:
-            failures.append(f"culturegan-train {precision} exited {rc} (log {a.work}/train-{precision}.log):\n"
+            failures.append(f"culturegan-train {tag} exited {rc} (log {a.work}/train-{tag}.log):\n"
                             + "\n".join(out.splitlines()[-15:]))
             return
         ips = steady_rate(out, batch, a.warmup)
         if ips is None:
-            failures.append(f"culturegan {precision}: no progress lines to measure (log {a.work}/train-{precision}.log)")
+            failures.append(f"culturegan {tag}: no progress lines to measure (log {a.work}/train-{tag}.log)")
             return
-        log(f"culturegan {precision}: {ips:.2f} images/s (steps {a.warmup}..{a.steps}), wall {time.time() - t0:.0f} s")
+        log(f"culturegan {tag}: {ips:.2f} images/s (steps {a.warmup}..{a.steps}), wall {time.time() - t0:.0f} s")
         # train.precision = "bf16" on a CPU without AVX-512 BF16 trains fp32 after one warning
         # (trainer/run_options.cpp): that row is fp32 and is not compared with PyTorch's bf16.
         fell_back = precision == "bf16" and "has no AVX-512 BF16" in out
         rows.append(dict(run="culturegan (LibTorch C++)", precision=precision, ips=ips, mem=mem,
-                         fell_back=fell_back))
+                         fell_back=fell_back, layout="nhwc" if channels_last else "nchw"))
 
-    def reference(precision, flops):
+    def reference(precision, flops, channels_last=False):
+        tag = precision + ("-cl" if channels_last else "")
         cmd = [a.python, os.path.join(HERE, "stargan_reference.py"), "--device", "cuda" if gpu else "cpu",
                "--precision", precision, "--steps", str(a.steps - a.warmup), "--warmup", str(min(a.warmup, 5)),
                "--image-size", str(size), "--batch", str(batch), "--cultures", str(cultures),
@@ -238,53 +244,64 @@ def main():
             cmd += ["--threads", "1"]
         if flops:
             cmd.append("--count-flops")
-        log(f"pytorch {precision}: {' '.join(shlex.quote(c) for c in cmd)}")
-        rc, out, mem = run_measured(cmd, a.mode, os.path.join(a.work, f"reference-{precision}.log"))
+        if channels_last:
+            cmd.append("--channels-last")
+        log(f"pytorch {tag}: {' '.join(shlex.quote(c) for c in cmd)}")
+        rc, out, mem = run_measured(cmd, a.mode, os.path.join(a.work, f"reference-{tag}.log"))
         line = next((l for l in reversed(out.splitlines()) if l.startswith("{")), None)
         if rc != 0 or line is None:
-            failures.append(f"stargan_reference.py {precision} exited {rc}:\n" + "\n".join(out.splitlines()[-15:]))
+            failures.append(f"stargan_reference.py {tag} exited {rc}:\n" + "\n".join(out.splitlines()[-15:]))
             return None
         r = json.loads(line)
-        log(f"pytorch {precision}: {r['images_per_second']:.2f} images/s")
+        log(f"pytorch {tag}: {r['images_per_second']:.2f} images/s")
         rows.append(dict(run=f"PyTorch {r['torch']} (Python)", precision=precision,
-                         ips=r["images_per_second"], mem=mem))
+                         ips=r["images_per_second"], mem=mem, layout="nhwc" if channels_last else "nchw"))
         return r
 
     sheet, name, measured = peak_bf16(a.mode, log)
     train("fp32")
     if has_precision:
         train("bf16")
+    if has_precision and has_channels_last:  # train.channels_last: NHWC, what tensor cores read
+        train("bf16", channels_last=True)
     ref32 = reference("fp32", flops=True)
     reference("bf16", flops=False)
+    if has_precision and has_channels_last:
+        reference("bf16", flops=False, channels_last=True)
     fpi = ref32.get("flops_per_image") if ref32 else None
 
     # The table.
-    by = {(("culturegan" if r["run"].startswith("culturegan") else "pytorch"), r["precision"]): r for r in rows}
+    by = {(("culturegan" if r["run"].startswith("culturegan") else "pytorch"), r["precision"], r["layout"]): r
+          for r in rows}
+    kinds = [("fp32", "nchw"), ("bf16", "nchw")] + ([("bf16", "nhwc")] if has_precision and has_channels_last else [])
     peak = measured if measured else None
     head = (f"device check: {name}, {'multiculture_256 (256 px, batch 16, widths 64/64, 6 res blocks, D 6 layers)' if gpu else 'CPU dry run (32 px, batch 2, widths 8/8, 2 res blocks, D 3 layers)'}, "
             f"{a.steps} steps (rates from step {a.warmup})")
     lines = [head,
-             f"{'run':<28} {'prec':<5} {'images/s':>10} {'vs PyTorch':>10} {'vs fp32':>8} {'mem MiB':>9} {'TFLOP/s':>8} {'of bf16 peak':>13}"]
+             f"{'run':<28} {'prec':<8} {'images/s':>10} {'vs PyTorch':>10} {'vs fp32':>8} {'mem MiB':>9} {'TFLOP/s':>8} {'of bf16 peak':>13}"]
     for who, label in (("culturegan", "culturegan (LibTorch C++)"), ("pytorch", None)):
-        for prec in ("fp32", "bf16"):
-            r = by.get((who, prec))
+        for prec, layout in kinds:
+            r = by.get((who, prec, layout))
+            name_prec = prec + (" CL" if layout == "nhwc" else "")
             if r is None:
                 if who == "culturegan" and prec == "bf16" and not has_precision:
-                    lines.append(f"{label:<28} {prec:<5} {'bf16: not supported by this build (no train.precision key)':>62}")
+                    lines.append(f"{label:<28} {name_prec:<8} {'bf16: not supported by this build (no train.precision key)':>62}")
                 else:
-                    lines.append(f"{(label or 'PyTorch (Python)'):<28} {prec:<5} {'FAILED (see above)':>10}")
+                    lines.append(f"{(label or 'PyTorch (Python)'):<28} {name_prec:<8} {'FAILED (see above)':>10}")
                 continue
-            other = by.get(("pytorch" if who == "culturegan" else "culturegan", prec))
+            other = by.get(("pytorch" if who == "culturegan" else "culturegan", prec, layout))
             vs_pt = f"{r['ips'] / other['ips']:.2f}" if who == "culturegan" and other else ("1.00" if who == "pytorch" else "-")
             if r.get("fell_back"):
                 vs_pt = "-"
-            f32 = by.get((who, "fp32"))
+            f32 = by.get((who, "fp32", "nchw"))
             vs32 = f"{r['ips'] / f32['ips']:.2f}" if f32 else "-"
             tf = r["ips"] * fpi / 1e12 if fpi else None
             tfs = f"{tf:.2f}" if tf is not None else "-"
             frac = f"{100 * tf / peak:.1f} %" if (tf is not None and peak) else "n/a (CPU)" if not gpu else "-"
-            shown = prec + ("*" if r.get("fell_back") else "")
-            lines.append(f"{r['run']:<28} {shown:<5} {r['ips']:>10.2f} {vs_pt:>10} {vs32:>8} {r['mem']:>9.0f} {tfs:>8} {frac:>13}")
+            shown = name_prec + ("*" if r.get("fell_back") else "")
+            lines.append(f"{r['run']:<28} {shown:<8} {r['ips']:>10.2f} {vs_pt:>10} {vs32:>8} {r['mem']:>9.0f} {tfs:>8} {frac:>13}")
+    if any(r["layout"] == "nhwc" for r in rows):
+        lines.append("CL: train.channels_last = true (culturegan) and --channels-last (PyTorch): NHWC weights and batches")
     if any(r.get("fell_back") for r in rows):
         lines.append("bf16*: this CPU has no AVX-512 BF16, so culturegan-train fell back to fp32 with its warning "
                      "(the row is fp32); PyTorch's bf16 row runs emulated bf16")
